@@ -1,0 +1,1 @@
+"""Sentimento's Slack bot (Bolt for Python)."""

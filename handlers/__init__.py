@@ -1,0 +1,1 @@
+"""Slack listeners, one module per listener kind, each exposing ``register(app, ...)``."""

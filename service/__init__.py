@@ -1,0 +1,1 @@
+"""Sentimento's shared model service: sentiment of Brazilian-Portuguese text."""

@@ -1,0 +1,161 @@
+"""Dynamic micro-batching: one worker thread owns the model and coalesces concurrent requests.
+
+Like TEI's queue, callers enqueue texts and get futures back; the worker takes
+the first waiting text, gathers more for at most ``max_batch_wait_ms`` or until
+``max_batch_size``, sorts the batch by length (less padding), runs one forward
+pass and hands each caller its own result. The queue is bounded: when it is
+full, :class:`QueueFullError` is raised at once so that the transport can
+answer 503 instead of piling up work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from service.backends import Backend
+from service.labels import Classification
+from service.text import clean_text
+
+log = logging.getLogger(__name__)
+
+BatchObserver = Callable[[int, float], None]
+"""Called by the worker after each model batch with its size and duration in seconds."""
+
+
+class QueueFullError(RuntimeError):
+    """The bounded queue cannot take these texts now; retry later."""
+
+
+class BatcherClosedError(RuntimeError):
+    """The batcher is shutting down and takes no new work."""
+
+
+@dataclass
+class _Item:
+    text: str
+    future: Future = field(default_factory=Future)
+
+
+_STOP = object()
+
+
+class Batcher:
+    """Coalesces texts from many callers into model batches run by one worker thread."""
+
+    def __init__(self, backend: Backend, max_batch_size: int = 16, max_batch_wait_ms: float = 5.0,
+                 max_queue_size: int = 256, observer: BatchObserver | None = None):
+        self.backend = backend
+        self.max_batch_size = max_batch_size
+        self.max_wait = max_batch_wait_ms / 1000.0
+        self.max_queue_size = max_queue_size
+        self._observer = observer
+        self._queue: queue.Queue = queue.Queue()
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="inference-worker", daemon=True)
+        self._thread.start()
+
+    @property
+    def queue_depth(self) -> int:
+        """Texts waiting for the model (not yet taken into a batch)."""
+        return self._pending
+
+    def submit(self, texts: Sequence[str]) -> list[Future]:
+        """Enqueue texts (cleaned here) and return one future per text, in order.
+
+        All or nothing: raises :class:`QueueFullError` if they do not all fit.
+        """
+        items = [_Item(clean_text(text) or text.strip()) for text in texts]
+        with self._lock:
+            if self._closed:
+                raise BatcherClosedError("o serviço está encerrando")
+            if self._pending + len(items) > self.max_queue_size:
+                raise QueueFullError(
+                    f"fila cheia ({self._pending} textos aguardando, limite {self.max_queue_size})")
+            self._pending += len(items)
+            for item in items:
+                self._queue.put(item)
+        return [item.future for item in items]
+
+    def classify(self, texts: Sequence[str], timeout: float | None = None) -> list[Classification]:
+        """Blocking convenience: submit and wait for every result."""
+        return [future.result(timeout) for future in self.submit(texts)]
+
+    async def classify_async(self, texts: Sequence[str]) -> list[Classification]:
+        """Awaitable convenience for asyncio callers (the HTTP transport)."""
+        futures = [asyncio.wrap_future(future) for future in self.submit(texts)]
+        try:
+            return list(await asyncio.gather(*futures))
+        except asyncio.CancelledError:
+            for future in futures:
+                future.cancel()
+            raise
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Stop taking work, finish what is queued, and stop the worker."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def _take(self, block_until: float | None):
+        """Next queued item, waiting until ``block_until`` (None: forever); None on timeout."""
+        try:
+            if block_until is None:
+                item = self._queue.get()
+            else:
+                remaining = block_until - time.monotonic()
+                item = self._queue.get(timeout=remaining) if remaining > 0 else \
+                    self._queue.get_nowait()
+        except queue.Empty:
+            return None
+        if item is not _STOP:
+            with self._lock:
+                self._pending -= 1
+        return item
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._take(None)
+            if first is _STOP:
+                break
+            batch = [first]
+            deadline = time.monotonic() + self.max_wait
+            while len(batch) < self.max_batch_size:
+                item = self._take(deadline)
+                if item is None:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                batch.append(item)
+            self._run_batch(batch)
+
+    def _run_batch(self, batch: list[_Item]) -> None:
+        live = [item for item in batch if item.future.set_running_or_notify_cancel()]
+        if not live:
+            return
+        live.sort(key=lambda item: len(item.text))
+        started = time.perf_counter()
+        try:
+            results = self.backend.predict([item.text for item in live])
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # handed to callers
+            log.exception("model batch of %d failed", len(live))
+            for item in live:
+                item.future.set_exception(exc)
+            return
+        if self._observer is not None:
+            self._observer(len(live), time.perf_counter() - started)
+        for item, result in zip(live, results):
+            item.future.set_result(result)
