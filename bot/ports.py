@@ -21,6 +21,18 @@ class Classifier(Protocol):
     def backend(self) -> str:
         """Which backend answered (``transformers`` or ``lexicon``)."""
 
+    def classify_detailed(self, texts: Sequence[str]) -> "Verdicts":
+        """Like :meth:`classify`, also saying which backend answered and whether it was a fallback."""
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """The results of one classify call and who produced them (shown to users when not the model)."""
+
+    results: list[Classification]
+    backend: str  # transformers | lexicon
+    fallback: bool = False  # True when the model was unavailable and the lexicon answered instead
+
 
 @dataclass(frozen=True)
 class Observation:

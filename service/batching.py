@@ -1,11 +1,17 @@
 """Dynamic micro-batching: one worker thread owns the model and coalesces concurrent requests.
 
 Like TEI's queue, callers enqueue texts and get futures back; the worker takes
-the first waiting text, gathers more for at most ``max_batch_wait_ms`` or until
-``max_batch_size``, sorts the batch by length (less padding), runs one forward
+the first waiting text plus everything already queued behind it (up to
+``max_batch_size``), sorts the batch by length (less padding), runs one forward
 pass and hands each caller its own result. The queue is bounded: when it is
 full, :class:`QueueFullError` is raised at once so that the transport can
 answer 503 instead of piling up work.
+
+Waiting for stragglers (``max_batch_wait_ms``) only pays off under load, so the
+worker waits only when there is evidence of concurrency: the first text had
+been queued while the model was busy, or several texts arrived together. A
+lone request on an idle service runs at once, so its latency is the model's
+forward pass, not the forward pass plus the batching window.
 """
 
 from __future__ import annotations
@@ -127,20 +133,27 @@ class Batcher:
     def _run(self) -> None:
         stopping = False
         while not stopping:
+            idle = self._queue.empty()
             first = self._take(None)
             if first is _STOP:
                 break
             batch = [first]
-            deadline = time.monotonic() + self.max_wait
-            while len(batch) < self.max_batch_size:
-                item = self._take(deadline)
-                if item is None:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                batch.append(item)
+            # Everything already waiting joins at once; wait for more only under load.
+            stopping = self._gather(batch, time.monotonic())
+            if not stopping and len(batch) < self.max_batch_size and (len(batch) > 1 or not idle):
+                stopping = self._gather(batch, time.monotonic() + self.max_wait)
             self._run_batch(batch)
+
+    def _gather(self, batch: list[_Item], deadline: float) -> bool:
+        """Add queued items to ``batch`` until it is full or ``deadline``; True if told to stop."""
+        while len(batch) < self.max_batch_size:
+            item = self._take(deadline)
+            if item is None:
+                return False
+            if item is _STOP:
+                return True
+            batch.append(item)
+        return False
 
     def _run_batch(self, batch: list[_Item]) -> None:
         live = [item for item in batch if item.future.set_running_or_notify_cancel()]
@@ -155,7 +168,15 @@ class Batcher:
             for item in live:
                 item.future.set_exception(exc)
             return
+        if len(results) != len(live):
+            error = RuntimeError(f"o backend devolveu {len(results)} resultados para {len(live)} textos")
+            for item in live:
+                item.future.set_exception(error)
+            return
         if self._observer is not None:
-            self._observer(len(live), time.perf_counter() - started)
+            try:
+                self._observer(len(live), time.perf_counter() - started)
+            except Exception:  # pylint: disable=broad-exception-caught  # metrics must not lose results
+                log.exception("batch observer failed")
         for item, result in zip(live, results):
             item.future.set_result(result)

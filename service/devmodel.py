@@ -50,7 +50,7 @@ def build_tokenizer(vocab_size: int):
     """Train a small Unigram tokenizer and wrap it as an XLM-RoBERTa tokenizer."""
     # pylint: disable=import-outside-toplevel  # heavy, and only needed here
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import XLMRobertaTokenizerFast
+    from transformers import XLMRobertaTokenizer  # the tokenizers-backed (fast) class in v5
 
     specials = ["<s>", "<pad>", "</s>", "<unk>"]
     tok = Tokenizer(models.Unigram())
@@ -60,8 +60,12 @@ def build_tokenizer(vocab_size: int):
     tok.train_from_iterator(_corpus(), trainer=trainer)
     vocab = [tuple(item) for item in tok.get_vocab_with_scores()] if hasattr(
         tok, "get_vocab_with_scores") else _vocab_from_json(tok)
+    # The trainer orders pieces of equal score differently from run to run; sort them so that
+    # the same seed always gives the same token ids, hence the same model outputs.
+    head, rest = vocab[:len(specials)], vocab[len(specials):]
+    vocab = head + sorted(rest, key=lambda item: (-item[1], item[0]))
     vocab.append(("<mask>", 0.0))
-    return XLMRobertaTokenizerFast(vocab=vocab, model_max_length=512)
+    return XLMRobertaTokenizer(vocab=vocab, model_max_length=512)
 
 
 def _vocab_from_json(tok) -> list[tuple[str, float]]:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Protocol, Sequence
 
+from service.backends.errors import BackendLoadError
 from service.labels import Classification
 from service.settings import ModelSettings
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Backend", "BackendLoadError", "load_backend"]
 
 
 class Backend(Protocol):
@@ -23,10 +26,6 @@ class Backend(Protocol):
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:
         """Classify already-cleaned, non-empty texts, in order."""
-
-
-class BackendLoadError(RuntimeError):
-    """The configured model could not be loaded; the message says why and what to set."""
 
 
 def load_backend(settings: ModelSettings) -> Backend:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
-from service.backends import BackendLoadError
+from service.backends.errors import BackendLoadError
 from service.labels import Classification, UnknownLabelError, normalise_label
 
 log = logging.getLogger(__name__)

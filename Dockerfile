@@ -1,0 +1,75 @@
+# syntax=docker/dockerfile:1
+# One image, two roles: the shared model service (default) and the Slack bot.
+#   docker build -t sentimento .                       (weights of SENTIMENT_MODEL baked in)
+#   docker run -p 8080:8080 sentimento                 (ROLE=service: python -m service)
+#   docker run -p 8080:8080 -e ROLE=bot ... sentimento (python -m bot; or pass "bot" as the command)
+# Docker does not run on the development machines: tests/test_deploy.py lints this file with
+# hadolint and runs its ENTRYPOINT with its ENV outside Docker, so neither can rot.
+
+ARG PYTHON_IMAGE=python:3.11-slim-trixie
+
+# --- Stage 1: dependencies in a virtualenv, in their own layer (rebuilt only when requirements.txt
+# changes). torch comes from PyTorch's CPU index first: the PyPI wheel pulls ~3 GB of CUDA libraries.
+FROM ${PYTHON_IMAGE} AS deps
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    PATH=/opt/venv/bin:$PATH
+WORKDIR /build
+COPY requirements.txt ./
+# The torch pin is read from requirements.txt (one source of truth); pip then sees it satisfied.
+RUN python -m venv /opt/venv \
+ && grep -E '^torch==' requirements.txt > torch-requirement.txt \
+ && pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu -r torch-requirement.txt \
+ && pip install --no-cache-dir -r requirements.txt \
+ && python -c "import torch; assert not torch.version.cuda, 'CUDA build of torch installed'"
+
+# --- Stage 2: the model weights, downloaded at build time so that a container starts offline.
+FROM deps AS model
+ARG SENTIMENT_MODEL=cardiffnlp/twitter-xlm-roberta-base-sentiment
+COPY scripts/fetch_model.py ./
+# A gated or private model: docker build --secret id=hf_token,env=HF_TOKEN ...
+RUN --mount=type=secret,id=hf_token,required=false \
+    HF_HOME=/tmp/hf HF_TOKEN_PATH=/run/secrets/hf_token \
+    python fetch_model.py "${SENTIMENT_MODEL}" /models/sentiment
+
+# --- Stage 3: the runtime image: the virtualenv, the weights and the code, run as a non-root user.
+FROM ${PYTHON_IMAGE} AS runtime
+ARG SENTIMENT_MODEL=cardiffnlp/twitter-xlm-roberta-base-sentiment
+LABEL org.opencontainers.image.title="sentimento" \
+      org.opencontainers.image.description="Sentimento: model service and Slack bot (ROLE=service|bot)" \
+      io.sentimento.model="${SENTIMENT_MODEL}"
+RUN groupadd --system --gid 10001 app \
+ && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
+            --shell /usr/sbin/nologin app
+COPY --from=deps /opt/venv /opt/venv
+COPY --from=model /models /models
+WORKDIR /app
+COPY . .
+# Byte-compile now: the code is read-only to the app user, and start-up should not recompile it.
+RUN /opt/venv/bin/python -m compileall -q /app
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    ROLE=service \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    LOG_FORMAT=json \
+    SENTIMENT_MODEL=/models/sentiment \
+    SENTIMENT_BACKEND=transformers \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    HF_HOME=/tmp/hf \
+    HF_HUB_DISABLE_PROGRESS_BARS=1 \
+    SQLITE_PATH=/tmp/sentimento.db
+USER 10001:10001
+EXPOSE 8080
+# Liveness of either role (both serve GET /healthz on $PORT); python, as slim images have no curl.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "/app/scripts/healthcheck.py"]
+# The entrypoint picks the role (ROLE or the first argument), resolves sm:// secret references
+# and exec()s the role, so that the role is PID 1 and receives SIGTERM itself.
+ENTRYPOINT ["python", "/app/scripts/entrypoint.py"]
+CMD []

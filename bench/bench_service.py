@@ -1,0 +1,347 @@
+"""Throughput and latency of the model service against the raw model and the original design.
+
+Builds the full-size XLM-R base architecture with random weights (same compute as
+the real model) in ``bench/.cache`` (reused when present) and prints one table:
+
+* the raw model (forward pass only, pre-tokenized) at batch 1 and batch 16;
+* the service, a real ``python -m service`` HTTP server in a subprocess, under 1
+  and 32 concurrent clients sending one message per request;
+* the original design: a ``pipeline`` built per request and run twice;
+
+for 16-token and 48-token messages, then the two targets of the issue:
+service at 32 clients / raw batch 16 >= 0.90, and idle single-request latency /
+raw batch-1 forward <= 1.3. Runs on CUDA when available (the backend's choice).
+
+Usage: ``.venv/bin/python bench/bench_service.py [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CACHE = ROOT / "bench" / ".cache"
+LENGTHS = (16, 48)
+CLIENTS = (1, 32)
+BATCH = 16
+THROUGHPUT_TARGET = 0.90
+LATENCY_TARGET = 1.3
+
+WORDS = (
+    "que serviço horrível estou muito irritado vocês são ótimos parabéns pelo trabalho a reunião "
+    "é às quinze horas obrigado pela ajuda não gostei do atendimento adorei o resultado equipe "
+    "incrível problema no deploy de novo bom dia pessoal alguém pode revisar meu código o cliente "
+    "reclamou demais excelente notícia semana difícil atraso entrega sucesso falha erro feliz "
+    "triste raiva alegria cansado animado projeto prazo sprint tarefa bug teste"
+).split()
+
+
+def build_or_reuse(path: Path) -> Path:
+    """The random full-size model, built once."""
+    if not (path / "config.json").exists():
+        from service.devmodel import build_model  # pylint: disable=import-outside-toplevel
+        print(f"building XLM-R base with random weights in {path} ...", flush=True)
+        build_model(path, size="base")
+    return path
+
+
+def make_messages(tokenizer, length: int, count: int, seed: int) -> list[str]:
+    """``count`` distinct messages of exactly ``length`` tokens (specials included)."""
+    rng = random.Random(seed)
+    messages: set[str] = set()
+    while len(messages) < count:
+        words: list[str] = []
+        while len(tokenizer(" ".join(words))["input_ids"]) < length:
+            words.append(rng.choice(WORDS))
+        while len(tokenizer(" ".join(words))["input_ids"]) > length and words:
+            words.pop()
+        for _ in range(20):
+            current = len(tokenizer(" ".join(words))["input_ids"])
+            if current >= length:
+                break
+            words.append(rng.choice(("a", "o", "e", "é", "de", "no")))
+        if len(tokenizer(" ".join(words))["input_ids"]) == length:
+            messages.add(" ".join(words))
+    return sorted(messages)
+
+
+def timed_loop(step, seconds: float, minimum: int) -> list[float]:
+    """Run ``step`` until ``seconds`` have passed and at least ``minimum`` times; the durations."""
+    durations = []
+    started = time.perf_counter()
+    while len(durations) < minimum or time.perf_counter() - started < seconds:
+        begin = time.perf_counter()
+        step()
+        durations.append(time.perf_counter() - begin)
+    return durations
+
+
+def bench_raw(model_dir: Path, messages: dict[int, list[str]], seconds: float) -> dict:
+    """Forward-pass-only throughput of the model at batch 1 and batch 16."""
+    # pylint: disable=import-outside-toplevel  # heavy
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(device).eval()
+    out = {"device": device, "threads": torch.get_num_threads()}
+
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    for length, texts in messages.items():
+        for batch_size in (1, BATCH):
+            batches = [tokenizer(texts[i:i + batch_size], padding=True, return_tensors="pt").to(device)
+                       for i in range(0, batch_size * 8, batch_size)]
+            position = [0]
+
+            def step(batches=batches, position=position):
+                batch = batches[position[0] % len(batches)]
+                position[0] += 1
+                with torch.inference_mode():
+                    model(**batch)
+                sync()
+
+            timed_loop(step, 0.0, 2)  # warm-up
+            durations = timed_loop(step, seconds, 3)
+            out[("raw", batch_size, length)] = {
+                "msg_s": batch_size * len(durations) / sum(durations),
+                "p50_ms": statistics.median(durations) * 1000}
+    del model
+    return out
+
+
+def free_port() -> int:
+    """A port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Service:
+    """``python -m service`` in a subprocess, as deployed."""
+
+    def __init__(self, model_dir: Path, env: dict[str, str]):
+        self.port = free_port()
+        environ = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+                       SENTIMENT_MODEL=str(model_dir), SENTIMENT_BACKEND="transformers",
+                       HOST="127.0.0.1", PORT=str(self.port), **env)
+        environ.pop("MODEL_SERVICE_TOKEN", None)
+        self.log = open(CACHE / "service.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with
+        self.process = subprocess.Popen(  # pylint: disable=consider-using-with  # stopped in stop()
+            [sys.executable, "-m", "service"], cwd=ROOT, env=environ,
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 300
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the service exited; see {CACHE / 'service.log'}")
+            try:
+                status, _ = self.request("GET", "/readyz")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the service did not become ready")
+            time.sleep(0.2)
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        """One request on a fresh connection."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request(method, path, body, {"Content-Type": "application/json"} if body else {})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def batches(self) -> tuple[float, float]:
+        """(number of model batches, texts in them) so far, from /metrics."""
+        _, text = self.request("GET", "/metrics")
+        values = {}
+        for line in text.decode().splitlines():
+            if line.startswith(("sentimento_batch_size_count", "sentimento_batch_size_sum")):
+                name, value = line.split()
+                values[name] = float(value)
+        return values.get("sentimento_batch_size_count", 0.0), values.get("sentimento_batch_size_sum", 0.0)
+
+    def stop(self) -> None:
+        """SIGTERM, as a platform would."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def run_clients(port: int, texts: list[str], clients: int, seconds: float) -> dict:
+    """``clients`` threads, each with a keep-alive connection sending one message per request."""
+    bodies = [json.dumps({"texts": [text]}).encode() for text in texts]
+    latencies: list[float] = []
+    errors = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        mine = []
+        start.wait()
+        i = index
+        while time.perf_counter() < stop_at[0]:
+            begin = time.perf_counter()
+            conn.request("POST", "/v1/classify", bodies[i % len(bodies)],
+                         {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                errors.append(response.status)
+            mine.append(time.perf_counter() - begin)
+            i += clients
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    stop_at[0] = began + seconds
+    start.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise RuntimeError(f"{len(errors)} requests failed: {sorted(set(errors))}")
+    return {"msg_s": len(latencies) / elapsed, "p50_ms": statistics.median(latencies) * 1000,
+            "requests": len(latencies)}
+
+
+def bench_service(model_dir: Path, messages: dict[int, list[str]], seconds: float, env: dict) -> dict:
+    """The real HTTP service under 1 and 32 concurrent clients."""
+    service = Service(model_dir, env)
+    out = {}
+    try:
+        for length, texts in messages.items():
+            run_clients(service.port, texts, 4, min(seconds, 2.0))  # warm-up
+            for clients in CLIENTS:
+                before = service.batches()
+                result = run_clients(service.port, texts, clients, seconds)
+                after = service.batches()
+                result["mean_batch"] = (after[1] - before[1]) / max(after[0] - before[0], 1)
+                out[("service", clients, length)] = result
+    finally:
+        service.stop()
+    return out
+
+
+def bench_original(model_dir: Path, messages: dict[int, list[str]], count: int) -> dict:
+    """The original design: a pipeline built for every request, the model run twice per request."""
+    # pylint: disable=import-outside-toplevel  # heavy
+    import torch
+    from transformers import pipeline
+
+    device = 0 if torch.cuda.is_available() else -1
+    out = {}
+    for length, texts in messages.items():
+        durations = []
+        for text in texts[:count]:
+            begin = time.perf_counter()
+            classifier = pipeline("sentiment-analysis", model=str(model_dir), device=device)
+            _label = classifier(text)[0]["label"]
+            _score = classifier(text)[0]["score"]
+            durations.append(time.perf_counter() - begin)
+            del classifier
+        out[("original", 1, length)] = {"msg_s": len(durations) / sum(durations),
+                                        "p50_ms": statistics.median(durations) * 1000}
+    return out
+
+
+def print_table(results: dict, info: dict, args) -> None:
+    """One table plus the two target ratios."""
+    rows = [("raw model, batch 1 (forward only)", ("raw", 1)),
+            (f"raw model, batch {BATCH} (forward only)", ("raw", BATCH)),
+            ("service, 1 client (HTTP)", ("service", 1)),
+            ("service, 32 concurrent clients (HTTP)", ("service", 32)),
+            ("original: pipeline per request, model run twice", ("original", 1))]
+    print()
+    print(f"device: {info['device']} | torch threads: {info['threads']} | cores: {os.cpu_count()} | "
+          f"{platform.processor() or platform.machine()} | Python {platform.python_version()} | "
+          f"MAX_BATCH_SIZE={args.max_batch_size} MAX_BATCH_WAIT_MS={args.max_batch_wait_ms}"
+          f"{' | --quick' if args.quick else ''}")
+    header = "| scenario | " + " | ".join(f"{n} tokens: msg/s | p50 ms" for n in LENGTHS) + " | mean batch |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for title, (kind, size) in rows:
+        cells = []
+        batch = []
+        for length in LENGTHS:
+            result = results.get((kind, size, length))
+            cells.append(f"{result['msg_s']:.1f} | {result['p50_ms']:.0f}" if result else "- | -")
+            if result and "mean_batch" in result:
+                batch.append(f"{result['mean_batch']:.1f}")
+        print(f"| {title} | " + " | ".join(cells) + f" | {' / '.join(batch) or '-'} |")
+    print()
+    for length in LENGTHS:
+        throughput = results[("service", 32, length)]["msg_s"] / results[("raw", BATCH, length)]["msg_s"]
+        latency = results[("service", 1, length)]["p50_ms"] / results[("raw", 1, length)]["p50_ms"]
+        speedup = results[("service", 32, length)]["msg_s"] / results[("original", 1, length)]["msg_s"]
+        print(f"{length} tokens: service@32 clients / raw batch {BATCH} = {throughput:.2f} "
+              f"(target >= {THROUGHPUT_TARGET}: {'met' if throughput >= THROUGHPUT_TARGET else 'MISSED'}); "
+              f"idle request latency / raw batch-1 forward = {latency:.2f} "
+              f"(target <= {LATENCY_TARGET}: {'met' if latency <= LATENCY_TARGET else 'MISSED'}); "
+              f"service@32 vs original: {speedup:.0f}x")
+
+
+def main() -> None:
+    """Parse options, run every measurement, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="shorter measurements")
+    parser.add_argument("--seconds", type=float, help="seconds per measurement (default 6, quick 3)")
+    parser.add_argument("--max-batch-size", default=16, type=int, help="service MAX_BATCH_SIZE")
+    parser.add_argument("--max-batch-wait-ms", default=5.0, type=float, help="service MAX_BATCH_WAIT_MS")
+    parser.add_argument("--model-dir", type=Path, default=CACHE / "xlmr-base-random")
+    args = parser.parse_args()
+    seconds = args.seconds or (3.0 if args.quick else 6.0)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    model_dir = build_or_reuse(args.model_dir)
+
+    from transformers import AutoTokenizer  # pylint: disable=import-outside-toplevel  # heavy
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    messages = {length: make_messages(tokenizer, length, 256, seed=length) for length in LENGTHS}
+
+    started = time.perf_counter()
+    results = bench_raw(model_dir, messages, seconds)
+    info = {"device": results.pop("device"), "threads": results.pop("threads")}
+    print(f"raw model done ({time.perf_counter() - started:.0f} s)", flush=True)
+    results.update(bench_service(model_dir, messages, seconds,
+                                 {"MAX_BATCH_SIZE": str(args.max_batch_size),
+                                  "MAX_BATCH_WAIT_MS": str(args.max_batch_wait_ms)}))
+    print(f"service done ({time.perf_counter() - started:.0f} s)", flush=True)
+    results.update(bench_original(model_dir, messages, 2 if args.quick else 3))
+    print(f"original design done ({time.perf_counter() - started:.0f} s)", flush=True)
+    print_table(results, info, args)
+
+
+if __name__ == "__main__":
+    main()

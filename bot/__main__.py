@@ -1,0 +1,158 @@
+"""``python -m bot``: run the Slack bot (HTTP mode, or Socket Mode when ``SLACK_APP_TOKEN`` is set).
+
+``python -m bot report ...`` is dispatched to ``bot.export.main(argv)`` (the export command of
+the reports feature) when that module exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import signal
+import sys
+from typing import Sequence
+
+from service.logs import configure_logging
+from service.settings import SettingsError
+
+log = logging.getLogger("bot")
+
+USAGE = """uso: python -m bot            roda o bot (configuração nas variáveis de ambiente)
+       python -m bot report ...  exporta os números de um canal (json|csv)"""
+
+# Subcommands of ``python -m bot``: name -> module with ``main(argv) -> int``.
+SUBCOMMANDS = {"report": "bot.export"}
+
+
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 2
+
+
+def _read_settings():
+    """Bot and store settings, with every problem of both in one :class:`SettingsError`."""
+    # pylint: disable=import-outside-toplevel  # keep `python -m bot --help` light
+    from bot.settings import BotSettings
+
+    problems: list[str] = []
+    settings = store_settings = None
+    try:
+        settings = BotSettings.from_env()
+    except SettingsError as exc:
+        problems.extend(exc.problems)
+    if importlib.util.find_spec("bot.store") is not None:
+        from bot.store import StoreSettings
+        try:
+            store_settings = StoreSettings.from_env()
+        except SettingsError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise SettingsError(problems)
+    return settings, store_settings
+
+
+def open_store(store_settings):
+    """The tally store: ``bot.store`` (SQLite or Firestore, from ``STORE``) when present, else
+    the in-memory :class:`bot.memory_store.MemoryStore`."""
+    # pylint: disable=import-outside-toplevel
+    if store_settings is not None:
+        from bot.store import open_store as open_persistent_store
+        return open_persistent_store(settings=store_settings)
+    from bot.memory_store import MemoryStore
+    return MemoryStore()
+
+
+def _exit_cleanly(signum: int, _frame) -> None:
+    log.info("received %s: flushing and stopping", signal.Signals(signum).name)
+    sys.exit(0)
+
+
+def serve(app, settings) -> None:
+    """Serve ``app`` until stopped: Socket Mode with an app-level token, else HTTP (uvicorn)."""
+    # pylint: disable=import-outside-toplevel  # only the chosen mode's libraries load
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        log.info("Socket Mode: connecting to Slack with the app-level token")
+        SocketModeHandler(app, settings.slack_app_token).start()
+        return
+    import uvicorn
+
+    from bot.server import create_asgi_app
+    log.info("HTTP mode: POST /slack/events and GET /healthz on %s:%d", settings.host, settings.port)
+    # uvicorn handles SIGTERM/SIGINT itself (stops accepting, finishes in-flight requests), then
+    # re-raises the signal to the handler installed by ``run``, which unwinds to its ``finally``.
+    uvicorn.run(create_asgi_app(app, settings.slack_signing_secret), host=settings.host,
+                port=settings.port, log_config=None, timeout_graceful_shutdown=20)
+
+
+def _shut_down(counter, store, classifier) -> None:
+    """Classify and record the queued messages, flush the store, release the model."""
+    counter.close()
+    close_store = getattr(store, "close", None)
+    if close_store is not None:
+        close_store()
+    classifier.close()
+
+
+def run(argv: Sequence[str] = ()) -> int:
+    """Start the bot; returns the exit status (2 for bad configuration)."""
+    del argv  # no options yet: everything comes from the environment
+    # pylint: disable=import-outside-toplevel  # heavy imports only once the settings are valid
+    try:
+        settings, store_settings = _read_settings()
+    except SettingsError as exc:
+        return _fail(f"{exc}\nVeja manifest.yaml e a tabela de variáveis no README.")
+    configure_logging(settings.logs.level, settings.logs.fmt)
+    log.info("starting with %r", settings)  # secrets are masked by BotSettings.__repr__
+
+    from slack_bolt.error import BoltError
+
+    from bot.app import build_app
+    from bot.classifier import build_classifier
+    from bot.pipeline import MessageCounter
+    from service.backends import BackendLoadError
+
+    try:
+        classifier = build_classifier(settings)
+    except BackendLoadError as exc:
+        return _fail(f"Não foi possível carregar o modelo: {exc}")
+    store = open_store(store_settings)
+    counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
+                             wait_ms=settings.message_batch_wait_ms)
+    try:
+        try:
+            app = build_app(settings, classifier, store, counter)
+        except BoltError as exc:
+            return _fail(f"O Slack recusou SLACK_BOT_TOKEN ({exc}). Copie o Bot User OAuth Token "
+                         "em https://api.slack.com/apps → seu app → OAuth & Permissions.")
+        except OSError as exc:
+            return _fail(f"Não foi possível falar com o Slack em {settings.slack_api_url} "
+                         f"({exc.__class__.__name__}).")
+        # SIGTERM (a container stopping) and Ctrl-C unwind to ``finally``, which flushes counts.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, _exit_cleanly)
+        serve(app, settings)
+    finally:
+        _shut_down(counter, store, classifier)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch ``python -m bot [subcommand] ...``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if args and args[0] in SUBCOMMANDS:
+        module_name = SUBCOMMANDS[args[0]]
+        if importlib.util.find_spec(module_name) is None:
+            return _fail(f"o subcomando {args[0]!r} ainda não está disponível nesta versão")
+        return int(importlib.import_module(module_name).main(args[1:]))
+    if args:
+        return _fail(f"argumento desconhecido {args[0]!r}\n{USAGE}")
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The Bolt app factory: ``build_app(settings, classifier, store)``.
+
+No globals and nothing heavy at import: the model, the store and the Slack client are made by
+the caller (``python -m bot``, or a test) and handed in.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+from zoneinfo import ZoneInfo
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.pipeline import MessageCounter
+from bot.ports import Classifier, TallySink
+from bot.settings import BotSettings
+from handlers import commands, events, home, shortcuts
+
+log = logging.getLogger(__name__)
+
+
+class BoltLogFilter(logging.Filter):
+    """Bolt's request verification logs the whole body of a rejected request (message text, for a
+    slash command): keep the fact, drop the body. Also drops Bolt's misleading "`token` will be
+    unused" warning (it sees SLACK_BOT_TOKEN in the environment; the client we pass carries it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if "will be unused" in message:
+            return False
+        if "body:" in message:
+            record.msg, record.args = "Invalid request signature detected (body not logged)", None
+        return True
+
+
+def quiet_bolt_logging() -> logging.Logger:
+    """The base logger for Bolt: ``slack_bolt``, whose level ``service.logs.configure_logging``
+    keeps at INFO or above (Bolt's DEBUG output dumps requests). Idempotent."""
+    for name in ("slack_bolt", "slack_bolt.RequestVerification"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, BoltLogFilter) for f in logger.filters):
+            logger.addFilter(BoltLogFilter())
+    return logging.getLogger("slack_bolt")
+
+
+def build_web_client(settings: BotSettings) -> WebClient:
+    """Web API client at ``SLACK_API_URL`` that retries rate-limited calls (429, honouring
+    ``Retry-After``) and connection errors (slack_sdk's built-in retry handlers)."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3),
+                        ConnectionErrorRetryHandler(max_retry_count=2)],
+    )
+
+
+def build_app(settings: BotSettings, classifier: Classifier, store: TallySink,
+              counter: MessageCounter | None = None, *,
+              subcommands: Sequence[commands.Subcommand] = (),
+              home_sections: home.HomeSections | None = None,
+              process_before_response: bool = False) -> App:
+    """Build the Bolt app with every listener registered.
+
+    ``counter`` batches channel messages for ``classifier`` and hands them to ``store``; pass one
+    to control its life cycle (``close()`` flushes it), or one is made here. ``subcommands`` and
+    ``home_sections`` are the extension points for later features (reports, moderation).
+    Calls ``auth.test`` once (Bolt's token verification) to learn the bot's own ids.
+    """
+    if counter is None:
+        counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
+                                 wait_ms=settings.message_batch_wait_ms)
+    app = App(
+        client=build_web_client(settings),
+        signing_secret=settings.slack_signing_secret or "",
+        # Socket Mode requests come over the app-token WebSocket and are not signed.
+        request_verification_enabled=bool(settings.slack_signing_secret) or not settings.socket_mode,
+        process_before_response=process_before_response,
+        name="sentimento",
+        logger=quiet_bolt_logging(),
+    )
+    commands.register(app, classifier, subcommands)
+    shortcuts.register(app, classifier)
+    events.register(app, store, counter, ZoneInfo(settings.timezone))
+    home.register(app, home_sections, extra_help=[sub.help for sub in subcommands])
+
+    @app.error
+    def log_error(error: Exception) -> None:
+        # The class only: a message could quote Slack content; Slack users never see this.
+        log.error("unhandled error in a Slack listener: %s", error.__class__.__name__)
+
+    return app

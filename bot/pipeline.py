@@ -1,0 +1,174 @@
+"""Channel messages to tallies: which messages count, their day, and batched classification.
+
+Slack delivers one ``message`` event per request. :class:`MessageCounter` gathers them (up to
+``batch_size`` or ``wait_ms``) so that the model sees batches, then hands the store one
+:class:`bot.ports.Observation` per message: label and scores only, never the text. The texts
+wait only in memory, for at most ``wait_ms`` plus one model call.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Mapping
+from zoneinfo import ZoneInfo
+
+from bot.classifier import MAX_TEXT_CHARS, ClassifierInputError, ModelUnavailableError
+from bot.ports import Classifier, Observation, TallySink
+from service.text import clean_text
+
+log = logging.getLogger(__name__)
+
+COUNTED_CHANNEL_TYPES = frozenset({"channel", "group"})  # public and private channels
+# Message subtypes that are still a person's own message. Empty: every subtype is skipped
+# (edits, deletions, joins/leaves, bot messages, file shares, thread broadcasts...).
+COUNTED_SUBTYPES: frozenset[str] = frozenset()
+
+
+# What clean_text leaves of links and mentions: placeholders with no sentiment of their own.
+_PLACEHOLDER = re.compile(r"(?<!\S)(?:http|@\w+|#[\w-]+)(?!\S)")
+
+
+def analysable(text: str) -> bool:
+    """True when ``text`` has something to analyse once code, links and mentions are removed."""
+    return bool(_PLACEHOLDER.sub(" ", clean_text(text or "")).strip())
+
+
+def countable(event: Mapping, bot_user_id: str | None = None) -> bool:
+    """True for a person's new message in a public or private channel that has text to analyse.
+
+    Skipped: any bot (``bot_id``, ``bot_profile``, or the bot's own user), any subtype
+    (``message_changed``, ``message_deleted``, ``channel_join``, ``bot_message``...), hidden
+    events, other channel types (DMs) and texts with nothing left after clean-up.
+    """
+    if event.get("type") != "message" or event.get("hidden"):
+        return False
+    subtype = event.get("subtype")
+    if subtype is not None and subtype not in COUNTED_SUBTYPES:
+        return False
+    if event.get("bot_id") or event.get("bot_profile") or event.get("app_id"):
+        return False
+    user = event.get("user")
+    if not user or (bot_user_id is not None and user == bot_user_id):
+        return False
+    if event.get("channel_type") not in COUNTED_CHANNEL_TYPES:
+        return False
+    text = event.get("text")
+    return isinstance(text, str) and analysable(text)
+
+
+def message_day(ts: str, tz: ZoneInfo) -> str:
+    """The ISO date of Slack timestamp ``ts`` (``"1732665600.000100"``) in time zone ``tz``."""
+    return datetime.fromtimestamp(float(ts), tz).date().isoformat()
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    """A message waiting for the model: its ids, its day and (in memory only) its text."""
+
+    team_id: str
+    channel_id: str
+    day: str
+    text: str
+
+
+_STOP = object()
+
+
+class MessageCounter:
+    """Batches channel messages for the classifier and records the results in the store.
+
+    ``submit`` never blocks the request thread: when ``max_pending`` messages already wait
+    (the model is far behind), new ones are dropped and counted in :attr:`dropped`.
+    """
+
+    def __init__(self, classifier: Classifier, store: TallySink, batch_size: int = 64,
+                 wait_ms: float = 500.0, max_pending: int = 10_000):
+        self._classifier = classifier
+        self._store = store
+        self._batch_size = batch_size
+        self._wait = wait_ms / 1000.0
+        self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
+        self._lock = threading.Lock()
+        self.counted = 0
+        self.dropped = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="message-counter", daemon=True)
+        self._thread.start()
+
+    def submit(self, message: PendingMessage) -> bool:
+        """Queue one message; False (and counted as dropped) when closed or full."""
+        if len(message.text) > MAX_TEXT_CHARS:
+            message = PendingMessage(message.team_id, message.channel_id, message.day,
+                                     message.text[:MAX_TEXT_CHARS])
+        with self._lock:
+            if self._closed:
+                self.dropped += 1
+                return False
+            try:
+                self._queue.put_nowait(message)
+            except queue.Full:
+                self.dropped += 1
+                log.warning("message queue full: a channel message was not counted")
+                return False
+        return True
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Classify and record what is queued, then stop the worker."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch = [first]
+            deadline = time.monotonic() + self._wait
+            while len(batch) < self._batch_size:
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                batch.append(item)
+            self._process(batch)
+
+    def _process(self, batch: list[PendingMessage]) -> None:
+        try:
+            results = self._classifier.classify([item.text for item in batch])
+        except (ModelUnavailableError, ClassifierInputError) as exc:
+            with self._lock:
+                self.dropped += len(batch)
+            log.warning("%d channel messages not counted: %s", len(batch), exc.__class__.__name__)
+            return
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # the worker must survive
+            with self._lock:
+                self.dropped += len(batch)
+            # Only the class: an exception message could quote the text.
+            log.error("classifying %d channel messages failed: %s", len(batch), exc.__class__.__name__)
+            return
+        observations = [Observation(team_id=item.team_id, channel_id=item.channel_id, day=item.day,
+                                    label=result.label, scores=dict(result.scores))
+                        for item, result in zip(batch, results)]
+        try:
+            self._store.record(observations)
+        except Exception:  # pylint: disable=broad-exception-caught  # the worker must survive
+            with self._lock:
+                self.dropped += len(batch)
+            log.exception("store.record failed for %d observations", len(batch))
+            return
+        with self._lock:
+            self.counted += len(batch)

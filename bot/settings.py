@@ -1,0 +1,135 @@
+"""Settings of ``python -m bot``: one typed object read from the environment.
+
+Every problem (missing secret, malformed number, unknown time zone...) is
+collected and reported at once with where to get the value. Secrets never
+appear in ``repr`` or logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Mapping
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from service.logs import LogSettings
+from service.settings import EnvReader, ModelSettings
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+FALLBACKS = ("none", "lexicon")
+_APPS = "https://api.slack.com/apps"
+HINTS = {
+    "SLACK_BOT_TOKEN": (
+        f"o Bot User OAuth Token (xoxb-...): crie o app em {_APPS} a partir de manifest.yaml, "
+        "instale-o no workspace e copie o token em OAuth & Permissions"),
+    "SLACK_SIGNING_SECRET": (
+        f"o Signing Secret do app: {_APPS} → seu app → Basic Information → App Credentials"),
+    "SLACK_APP_TOKEN": (
+        f"um App-Level Token (xapp-...) com o escopo connections:write: {_APPS} → seu app → "
+        "Basic Information → App-Level Tokens (só para o Socket Mode)"),
+}
+SECRET_FIELDS = frozenset({"slack_bot_token", "slack_signing_secret", "slack_app_token",
+                           "model_service_token"})
+
+
+def _url(env: EnvReader, name: str, default: str | None) -> str | None:
+    """An http(s) URL, normalised to end with ``/``."""
+    raw = env.text(name)
+    if raw is None:
+        return default
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        env.problems.append(f"{name}={raw!r} não é uma URL http(s), ex.: https://exemplo.com/")
+        return default
+    return raw if raw.endswith("/") else raw + "/"
+
+
+def _token(env: EnvReader, name: str, prefix: str, required: bool) -> str | None:
+    """A Slack token that must start with ``prefix``; the value is never echoed back."""
+    value = env.require(name, HINTS[name]) if required else env.text(name)
+    if value and not value.startswith(prefix):
+        env.problems.append(f"{name} deve começar com {prefix!r} (valor não mostrado): {HINTS[name]}")
+    return value or None
+
+
+def _timezone(env: EnvReader, name: str, default: str) -> str:
+    value = env.text(name, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        env.problems.append(f"{name}={value!r} não é um fuso horário IANA, ex.: America/Sao_Paulo")
+        return default
+    return value
+
+
+@dataclass(frozen=True, repr=False)
+class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, documented settings object
+    """Everything ``python -m bot`` reads from the environment."""
+
+    slack_bot_token: str
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    model_service_url: str | None = None
+    model_service_token: str | None = None
+    model_service_timeout: float = 10.0
+    model_service_retries: int = 3
+    model_service_backoff: float = 0.5
+    fallback: str = "none"
+    host: str = "127.0.0.1"
+    port: int = 3000
+    timezone: str = "America/Sao_Paulo"
+    message_batch_size: int = 64
+    message_batch_wait_ms: float = 500.0
+    logs: LogSettings = LogSettings()
+    model: ModelSettings = ModelSettings()
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode (a WebSocket to Slack, no public URL) when an app-level token is set."""
+        return self.slack_app_token is not None
+
+    @property
+    def embedded_model(self) -> bool:
+        """True when the model runs in-process (no ``MODEL_SERVICE_URL``)."""
+        return self.model_service_url is None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "BotSettings":
+        """Read every variable; raise :class:`service.settings.SettingsError` listing all problems."""
+        env = EnvReader(environ)
+        app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", required=False)
+        settings = cls(
+            slack_bot_token=_token(env, "SLACK_BOT_TOKEN", "xoxb-", required=True) or "",
+            # Socket Mode requests arrive over an authenticated WebSocket, unsigned.
+            slack_signing_secret=(env.text("SLACK_SIGNING_SECRET") if app_token else
+                                  env.require("SLACK_SIGNING_SECRET", HINTS["SLACK_SIGNING_SECRET"])),
+            slack_app_token=app_token,
+            slack_api_url=_url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL),
+            model_service_url=_url(env, "MODEL_SERVICE_URL", None),
+            model_service_token=env.text("MODEL_SERVICE_TOKEN"),
+            model_service_timeout=env.number("MODEL_SERVICE_TIMEOUT", 10.0, 0.1, 600.0),
+            model_service_retries=env.integer("MODEL_SERVICE_RETRIES", 3, 0, 10),
+            model_service_backoff=env.number("MODEL_SERVICE_BACKOFF", 0.5, 0.0, 60.0),
+            fallback=env.choice("SENTIMENT_FALLBACK", "none", FALLBACKS),
+            host=env.text("HOST", "127.0.0.1"),
+            port=env.integer("PORT", 3000, 1, 65535),
+            timezone=_timezone(env, "TIMEZONE", "America/Sao_Paulo"),
+            message_batch_size=env.integer("MESSAGE_BATCH_SIZE", 64, 1, 64),
+            message_batch_wait_ms=env.number("MESSAGE_BATCH_WAIT_MS", 500.0, 0.0, 60_000.0),
+            logs=LogSettings.read(env),
+            model=ModelSettings.read(env),
+        )
+        env.check()
+        return settings
+
+    def __repr__(self) -> str:
+        parts = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in SECRET_FIELDS and value is not None:
+                value = "***"
+            parts.append(f"{item.name}={value!r}")
+        return f"BotSettings({', '.join(parts)})"
+
+    __str__ = __repr__

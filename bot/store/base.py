@@ -1,0 +1,316 @@
+"""The store interface, its value types and the write buffer shared by both implementations.
+
+What is kept: per workspace, channel and day, the count of messages per label and the sum
+of the model's scores per label; per channel, two switches (paused, weekly digest); short-lived
+claims (Slack event ids, digests sent). Never message text: :class:`bot.ports.Observation`
+carries none, and nothing here accepts any.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Protocol, Sequence
+
+from bot.ports import Observation, TallySink
+from service.labels import LABELS
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+# (team_id, channel_id, day) -> counts of that channel-day
+TallyKey = tuple[str, str, str]
+
+_SLACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class StoreClosedError(RuntimeError):
+    """The store was closed: nothing more can be recorded through it."""
+
+
+@dataclass
+class Tally:
+    """Counts per label and the sums of the scores per label (enough for shares and mood)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABELS, 0))
+    score_sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(LABELS, 0.0))
+
+    @property
+    def total(self) -> int:
+        """Messages counted."""
+        return sum(self.counts.values())
+
+    def add_observation(self, obs: Observation) -> None:
+        """Count one classified message."""
+        self.counts[obs.label] += 1
+        for label in LABELS:
+            self.score_sums[label] += float(obs.scores.get(label, 0.0))
+
+    def add(self, other: "Tally") -> None:
+        """Add another tally into this one."""
+        for label in LABELS:
+            self.counts[label] += other.counts[label]
+            self.score_sums[label] += other.score_sums[label]
+
+    def copy(self) -> "Tally":
+        """An independent copy."""
+        return Tally(dict(self.counts), dict(self.score_sums))
+
+    @classmethod
+    def from_fields(cls, data: Mapping[str, object]) -> "Tally":
+        """Read ``{"positive": 3, ..., "score_positive": 2.7, ...}`` (missing fields are zero)."""
+        return cls({label: int(data.get(label, 0) or 0) for label in LABELS},
+                   {label: float(data.get(f"score_{label}", 0.0) or 0.0) for label in LABELS})
+
+    def to_fields(self) -> dict[str, float]:
+        """The flat stored shape, the inverse of :meth:`from_fields`."""
+        fields: dict[str, float] = dict(self.counts)
+        fields.update({f"score_{label}": value for label, value in self.score_sums.items()})
+        return fields
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """A channel's switches, decided by its members."""
+
+    paused: bool = False
+    digest: bool = False
+
+
+@dataclass(frozen=True)
+class ChannelActivity:
+    """How much a channel talked over a period, and with what mood (for App Home)."""
+
+    channel_id: str
+    tally: Tally
+
+
+class Store(TallySink, Protocol):
+    """Everything the Slack layer keeps. Two implementations: Firestore and SQLite.
+
+    Days are ISO dates (``YYYY-MM-DD``) in the workspace's time zone, computed by the caller;
+    date ranges are inclusive. New features add methods here and in both implementations,
+    with a case in the contract tests (``tests/test_store_contract.py``).
+    """
+
+    def claim_event(self, key: str) -> bool:
+        """True the first time ``key`` (a Slack event id) is claimed by any instance sharing
+        the store, False while an earlier claim has not expired (``EVENT_CLAIM_TTL``)."""
+
+    def record(self, observations: Sequence[Observation]) -> None:
+        """Count these observations. Buffered: written every ``FLUSH_INTERVAL`` seconds, on
+        :meth:`flush` and on :meth:`close`; reads through this instance include the buffer."""
+
+    def flush(self) -> None:
+        """Write buffered counts now. On an error they stay buffered (retried, never dropped)
+        and the error is raised."""
+
+    def close(self) -> None:
+        """Flush, stop the background writer and release the connection. Idempotent."""
+
+    def daily_counts(self, team_id: str, channel_id: str,
+                     start: dt.date, end: dt.date) -> dict[str, Tally]:
+        """The tallies of one channel per day in ``[start, end]``; days without messages are absent."""
+
+    def top_channels(self, team_id: str, start: dt.date, end: dt.date,
+                     limit: int = 10) -> list[ChannelActivity]:
+        """A workspace's most active channels over ``[start, end]``, busiest first."""
+
+    def channel_settings(self, team_id: str, channel_id: str) -> ChannelSettings:
+        """A channel's switches (defaults: counting, no digest)."""
+
+    def set_paused(self, team_id: str, channel_id: str, paused: bool) -> None:
+        """Stop (True) or restart (False) the analysis of a channel."""
+
+    def set_digest(self, team_id: str, channel_id: str, enabled: bool) -> None:
+        """Turn a channel's weekly digest on or off."""
+
+    def digest_channels(self) -> list[tuple[str, str]]:
+        """Every ``(team_id, channel_id)`` with the weekly digest on."""
+
+    def claim_digest(self, team_id: str, channel_id: str, week: str) -> bool:
+        """True the first time the digest of ``week`` (e.g. ``2026-W47``) is claimed for this channel."""
+
+    def release_digest(self, team_id: str, channel_id: str, week: str) -> None:
+        """Undo :meth:`claim_digest` (the digest could not be posted; a later call may retry)."""
+
+
+def check_id(value: str, what: str) -> str:
+    """A Slack id that is safe as a document id or key part; ValueError otherwise."""
+    if not isinstance(value, str) or not _SLACK_ID.match(value) or value.startswith("__"):
+        raise ValueError(f"{what} inválido: {value!r}")
+    return value
+
+
+def check_observation(obs: Observation) -> None:
+    """Reject what could never be written, before it enters the buffer."""
+    check_id(obs.team_id, "team_id")
+    check_id(obs.channel_id, "channel_id")
+    if not _DAY.match(obs.day):
+        raise ValueError(f"dia inválido: {obs.day!r} (esperado AAAA-MM-DD)")
+    dt.date.fromisoformat(obs.day)
+    if obs.label not in LABELS:
+        raise ValueError(f"rótulo inválido: {obs.label!r}")
+
+
+def iter_days(start: dt.date, end: dt.date) -> Iterable[dt.date]:
+    """Every date from ``start`` to ``end`` inclusive."""
+    day = start
+    while day <= end:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+@dataclass
+class Chunk:
+    """Buffered counts that are written together, atomically, under one id (see Firestore)."""
+
+    chunk_id: str
+    entries: dict[TallyKey, Tally]
+
+
+class BufferedStore(abc.ABC):
+    """Coalesces :meth:`record` calls into one increment per channel-day, written by a
+    background thread every ``flush_interval`` seconds (0: written on every record).
+
+    Subclasses implement :meth:`_chunks` (split a batch into atomic writes) and
+    :meth:`_commit` (write one chunk, or raise). A chunk that fails stays queued with the
+    same id and is retried first on the next flush, so counts are never dropped.
+    """
+
+    def __init__(self, flush_interval: float, clock: Clock = time.time):
+        self.flush_interval = flush_interval
+        self.clock = clock
+        self._pending: dict[TallyKey, Tally] = {}
+        self._unsent: list[Chunk] = []
+        self._buffer_lock = threading.Lock()
+        # Held while writing and while reading stored counts, so that a read never sees a
+        # chunk both in the store and in the buffer.
+        self._flush_lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # -- writing -------------------------------------------------------------------------
+    def record(self, observations: Sequence[Observation]) -> None:
+        """Count these observations (buffered; see :meth:`flush`)."""
+        for obs in observations:
+            check_observation(obs)
+        with self._buffer_lock:
+            if self._closed:
+                raise StoreClosedError("store fechado: nada mais pode ser registrado")
+            for obs in observations:
+                key = (obs.team_id, obs.channel_id, obs.day)
+                self._pending.setdefault(key, Tally()).add_observation(obs)
+            self._ensure_thread()
+        if self.flush_interval <= 0:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every buffered count; on an error they stay buffered and the error is raised."""
+        with self._flush_lock:
+            with self._buffer_lock:
+                fresh, self._pending = self._pending, {}
+            if fresh:
+                self._unsent.extend(self._chunks(fresh))
+            while self._unsent:
+                self._commit(self._unsent[0])
+                self._unsent.pop(0)
+
+    def pending_count(self) -> int:
+        """Messages counted by this instance and not yet written."""
+        with self._flush_lock, self._buffer_lock:
+            return (sum(t.total for t in self._pending.values())
+                    + sum(t.total for c in self._unsent for t in c.entries.values()))
+
+    def close(self) -> None:
+        """Flush, stop the background writer and release resources. Safe to call twice.
+
+        If the final flush fails the error is raised and the store stays usable for another
+        ``close()`` (the counts are still buffered)."""
+        with self._buffer_lock:
+            self._closed = True
+            thread, self._thread = self._thread, None
+        self._stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=max(5.0, self.flush_interval * 2))
+        self.flush()
+        with self._flush_lock:
+            self._release()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None and self.flush_interval > 0 and not self._stop.is_set():
+            self._thread = threading.Thread(target=self._run, name="store-flush", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_interval):
+            try:
+                self.flush()
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # kept and retried
+                log.warning("store flush failed, %d counts kept for the next try: %s",
+                            self.pending_count(), type(exc).__name__)
+
+    def _chunks(self, entries: dict[TallyKey, Tally]) -> list[Chunk]:
+        """Split a batch into atomic writes (default: one)."""
+        return [Chunk(uuid.uuid4().hex, entries)]
+
+    @abc.abstractmethod
+    def _commit(self, chunk: Chunk) -> None:
+        """Add one chunk's counts to the stored tallies, atomically; raise on failure."""
+
+    def _release(self) -> None:
+        """Close connections (after the last flush)."""
+
+    # -- reading ---------------------------------------------------------------------------
+    def _buffered(self, match: Callable[[TallyKey], bool]) -> dict[TallyKey, Tally]:
+        """Counts not yet written whose key matches; call with ``_flush_lock`` held."""
+        out: dict[TallyKey, Tally] = {}
+        with self._buffer_lock:
+            sources = [self._pending] + [chunk.entries for chunk in self._unsent]
+            for source in sources:
+                for key, tally in source.items():
+                    if match(key):
+                        out.setdefault(key, Tally()).add(tally)
+        return out
+
+    def daily_counts(self, team_id: str, channel_id: str,
+                     start: dt.date, end: dt.date) -> dict[str, Tally]:
+        """Per-day tallies of one channel in ``[start, end]``, buffered counts included."""
+        first, last = start.isoformat(), end.isoformat()
+        with self._flush_lock:
+            days = self._read_days(team_id, channel_id, start, end)
+            extra = self._buffered(lambda k: k[0] == team_id and k[1] == channel_id
+                                   and first <= k[2] <= last)
+        for (_team, _channel, day), tally in extra.items():
+            days.setdefault(day, Tally()).add(tally)
+        return {day: days[day] for day in sorted(days) if days[day].total > 0}
+
+    def top_channels(self, team_id: str, start: dt.date, end: dt.date,
+                     limit: int = 10) -> list[ChannelActivity]:
+        """The busiest channels of a workspace in ``[start, end]``, buffered counts included."""
+        first, last = start.isoformat(), end.isoformat()
+        with self._flush_lock:
+            channels = self._read_team(team_id, start, end)
+            extra = self._buffered(lambda k: k[0] == team_id and first <= k[2] <= last)
+        for (_team, channel, _day), tally in extra.items():
+            channels.setdefault(channel, Tally()).add(tally)
+        ranked = sorted(channels.items(), key=lambda item: (-item[1].total, item[0]))
+        return [ChannelActivity(channel, tally) for channel, tally in ranked[:limit]
+                if tally.total > 0]
+
+    @abc.abstractmethod
+    def _read_days(self, team_id: str, channel_id: str,
+                   start: dt.date, end: dt.date) -> dict[str, Tally]:
+        """Stored per-day tallies of one channel."""
+
+    @abc.abstractmethod
+    def _read_team(self, team_id: str, start: dt.date, end: dt.date) -> dict[str, Tally]:
+        """Stored per-channel totals of one workspace over the range."""

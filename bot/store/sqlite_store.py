@@ -1,0 +1,174 @@
+"""The embedded store: one SQLite file (``SQLITE_PATH``), for a laptop or a single instance.
+
+Several processes may share the file (WAL mode, a busy timeout); claims are atomic there too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from bot.store.base import (
+    BufferedStore, ChannelSettings, Chunk, Clock, Tally, check_id,
+)
+from service.labels import LABELS
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS channel_days (
+    team_id TEXT NOT NULL, channel_id TEXT NOT NULL, day TEXT NOT NULL,
+    negative INTEGER NOT NULL DEFAULT 0, neutral INTEGER NOT NULL DEFAULT 0,
+    positive INTEGER NOT NULL DEFAULT 0,
+    score_negative REAL NOT NULL DEFAULT 0, score_neutral REAL NOT NULL DEFAULT 0,
+    score_positive REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (team_id, channel_id, day)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS channel_days_by_team ON channel_days (team_id, day);
+CREATE TABLE IF NOT EXISTS channel_settings (
+    team_id TEXT NOT NULL, channel_id TEXT NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0, digest INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (team_id, channel_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY, expires_at REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
+_FIELDS = list(LABELS) + [f"score_{label}" for label in LABELS]
+_UPSERT = (
+    f"INSERT INTO channel_days (team_id, channel_id, day, {', '.join(_FIELDS)}) "
+    f"VALUES (?, ?, ?, {', '.join('?' for _ in _FIELDS)}) "
+    "ON CONFLICT (team_id, channel_id, day) DO UPDATE SET "
+    + ", ".join(f"{name} = {name} + excluded.{name}" for name in _FIELDS)
+)
+DIGEST_CLAIM_TTL_S = 60 * 86_400
+
+
+class SqliteStore(BufferedStore):
+    """:class:`bot.store.base.Store` on a SQLite file."""
+
+    def __init__(self, path: str | Path, *, flush_interval: float = 2.0,
+                 claim_ttl_s: int = 86_400, clock: Clock = time.time):
+        super().__init__(flush_interval, clock)
+        self.path = str(path)
+        self.claim_ttl_s = claim_ttl_s
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db_lock = threading.Lock()
+        self._db: sqlite3.Connection | None = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        with self._db_lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            # WAL + NORMAL: no corruption on a crash; a power cut may lose the last commits.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise sqlite3.ProgrammingError("store fechado")
+        return self._db
+
+    def _transaction(self, statements: list[tuple[str, tuple]]) -> list[int]:
+        """Run statements in one immediate transaction; their row counts."""
+        with self._db_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                counts = [conn.execute(sql, args).rowcount for sql, args in statements]
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return counts
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._db_lock:
+            return self._conn().execute(sql, args).fetchall()
+
+    # -- claims ------------------------------------------------------------------------------
+    def _claim(self, key: str, ttl_s: float) -> bool:
+        now = self.clock()
+        counts = self._transaction([
+            ("DELETE FROM claims WHERE key = ? AND expires_at <= ?", (key, now)),
+            ("INSERT OR IGNORE INTO claims (key, expires_at) VALUES (?, ?)", (key, now + ttl_s)),
+        ])
+        return counts[1] == 1
+
+    def claim_event(self, key: str) -> bool:
+        """True the first time a Slack event id is seen (until its claim expires)."""
+        return self._claim("event:" + key, self.claim_ttl_s)
+
+    def claim_digest(self, team_id: str, channel_id: str, week: str) -> bool:
+        """True the first time this week's digest is claimed for the channel."""
+        return self._claim(f"digest:{check_id(team_id, 'team_id')}:"
+                           f"{check_id(channel_id, 'channel_id')}:{week}", DIGEST_CLAIM_TTL_S)
+
+    def release_digest(self, team_id: str, channel_id: str, week: str) -> None:
+        """Forget a digest claim so that a later call may post it."""
+        self._transaction([("DELETE FROM claims WHERE key = ?",
+                            (f"digest:{team_id}:{channel_id}:{week}",))])
+
+    # -- tallies -----------------------------------------------------------------------------
+    def _commit(self, chunk: Chunk) -> None:
+        statements = [
+            (_UPSERT, (team, channel, day, *[tally.to_fields()[name] for name in _FIELDS]))
+            for (team, channel, day), tally in chunk.entries.items()
+        ]
+        # Expired claims go with the periodic write, so the table stays small.
+        statements.append(("DELETE FROM claims WHERE expires_at <= ?", (self.clock(),)))
+        self._transaction(statements)
+
+    def _read_days(self, team_id: str, channel_id: str,
+                   start: dt.date, end: dt.date) -> dict[str, Tally]:
+        rows = self._query(
+            f"SELECT day, {', '.join(_FIELDS)} FROM channel_days "
+            "WHERE team_id = ? AND channel_id = ? AND day BETWEEN ? AND ?",
+            (team_id, channel_id, start.isoformat(), end.isoformat()))
+        return {row[0]: Tally.from_fields(dict(zip(_FIELDS, row[1:]))) for row in rows}
+
+    def _read_team(self, team_id: str, start: dt.date, end: dt.date) -> dict[str, Tally]:
+        rows = self._query(
+            f"SELECT channel_id, {', '.join(f'SUM({name})' for name in _FIELDS)} "
+            "FROM channel_days WHERE team_id = ? AND day BETWEEN ? AND ? GROUP BY channel_id",
+            (team_id, start.isoformat(), end.isoformat()))
+        return {row[0]: Tally.from_fields(dict(zip(_FIELDS, row[1:]))) for row in rows}
+
+    # -- channel switches ----------------------------------------------------------------
+    def channel_settings(self, team_id: str, channel_id: str) -> ChannelSettings:
+        """A channel's switches (defaults when never set)."""
+        rows = self._query("SELECT paused, digest FROM channel_settings "
+                           "WHERE team_id = ? AND channel_id = ?", (team_id, channel_id))
+        return ChannelSettings(bool(rows[0][0]), bool(rows[0][1])) if rows else ChannelSettings()
+
+    def _set_switch(self, team_id: str, channel_id: str, column: str, value: bool) -> None:
+        check_id(team_id, "team_id")
+        check_id(channel_id, "channel_id")
+        self._transaction([(
+            f"INSERT INTO channel_settings (team_id, channel_id, {column}, updated_at) "
+            f"VALUES (?, ?, ?, ?) ON CONFLICT (team_id, channel_id) DO UPDATE SET "
+            f"{column} = excluded.{column}, updated_at = excluded.updated_at",
+            (team_id, channel_id, int(value), self.clock()))])
+
+    def set_paused(self, team_id: str, channel_id: str, paused: bool) -> None:
+        """Stop or restart a channel's analysis."""
+        self._set_switch(team_id, channel_id, "paused", paused)
+
+    def set_digest(self, team_id: str, channel_id: str, enabled: bool) -> None:
+        """Turn a channel's weekly digest on or off."""
+        self._set_switch(team_id, channel_id, "digest", enabled)
+
+    def digest_channels(self) -> list[tuple[str, str]]:
+        """Every channel with the weekly digest on."""
+        return [(row[0], row[1]) for row in self._query(
+            "SELECT team_id, channel_id FROM channel_settings WHERE digest = 1 "
+            "ORDER BY team_id, channel_id")]
+
+    def _release(self) -> None:
+        with self._db_lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

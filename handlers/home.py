@@ -1,0 +1,30 @@
+"""App Home tab: published when a user opens it (``app_home_opened``)."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from slack_bolt import Ack, App
+
+from bot import messages
+
+HomeSections = Callable[[str, str], Sequence[dict]]
+"""Extra blocks for one viewer: ``sections(team_id, user_id)`` (later features: channel moods)."""
+
+
+def register(app: App, sections: HomeSections | None = None,
+             extra_help: Sequence[messages.SubcommandHelp] = ()) -> None:
+    """Publish the Home view after acking the event."""
+
+    def ack_event(ack: Ack) -> None:
+        ack()
+
+    def publish_home(body: dict, event: dict, client) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user_id = event["user"]
+        extra = list(sections(body.get("team_id", ""), user_id)) if sections else []
+        client.views_publish(user_id=user_id,
+                             view=messages.home_view(extra_blocks=extra, extra_help=extra_help))
+
+    app.event("app_home_opened")(ack=ack_event, lazy=[publish_home])

@@ -1,0 +1,99 @@
+"""``python -m service``: serve the model over HTTP; ``python -m service classify "texto"``: one-off check.
+
+Exit status: 0 on a clean stop, 1 when the model cannot be loaded, 2 on a
+configuration error (one message, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+
+from service.settings import ServiceSettings, SettingsError
+
+log = logging.getLogger("service")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m service",
+        description="Serviço de sentimento. Sem argumentos: serve HTTP em HOST:PORT. "
+                    "Configuração por variáveis de ambiente (veja o README).")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve HTTP em HOST:PORT (padrão)")
+    classify = commands.add_parser("classify", help="classifica textos e imprime o resultado em JSON")
+    classify.add_argument("texts", nargs="+", metavar="texto")
+    return parser
+
+
+def classify_command(settings: ServiceSettings, texts: list[str]) -> int:
+    """Load the backend, classify ``texts`` through the batcher and print the JSON result."""
+    # pylint: disable=import-outside-toplevel  # keep `--help` and settings errors fast
+    from service.backends import BackendLoadError, load_backend
+    from service.batching import Batcher
+
+    if any(not text.strip() for text in texts):
+        print("Erro: texto vazio; passe um texto não vazio.", file=sys.stderr)
+        return 2
+    try:
+        backend = load_backend(settings.model)
+    except BackendLoadError as exc:
+        print(f"Erro: {exc}", file=sys.stderr)
+        return 1
+    batcher = Batcher(backend, settings.model.max_batch_size, settings.model.max_batch_wait_ms,
+                      max_queue_size=max(settings.model.max_queue_size, len(texts)))
+    try:
+        results = batcher.classify(texts)
+    finally:
+        batcher.close()
+    print(json.dumps({"model": backend.model, "backend": backend.name,
+                      "results": [result.to_dict() for result in results]},
+                     ensure_ascii=False, indent=2))
+    return 0
+
+
+def serve(settings: ServiceSettings) -> int:
+    """Serve with uvicorn until SIGTERM/SIGINT; exit 1 if the model cannot be loaded."""
+    # pylint: disable=import-outside-toplevel  # keep `--help` and settings errors fast
+    import uvicorn
+
+    from service.app import create_app
+
+    app = create_app(settings)
+    state = app.state.service
+    # No access log: /sintetize/{text} carries message text in its path, and text is never logged.
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, access_log=False,
+                            log_level="info", timeout_graceful_shutdown=30)
+    server = uvicorn.Server(config)
+
+    def stop_if_load_fails() -> None:
+        if state.loaded.exception() is not None:
+            server.should_exit = True
+
+    threading.Thread(target=stop_if_load_fails, name="load-watcher", daemon=True).start()
+    server.run()
+    if state.error is not None:
+        print(f"Erro ao iniciar o serviço: {state.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = ServiceSettings.from_env()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.command == "classify":
+        return classify_command(settings, args.texts)
+    return serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""HTTP transport of the model service (FastAPI). The queue lives in :mod:`service.batching`,
+the model runtimes in :mod:`service.backends`; this module only speaks HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import threading
+from concurrent.futures import Future
+from contextlib import asynccontextmanager
+from typing import Annotated, Callable
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints, field_validator
+
+from service.backends import Backend, load_backend
+from service.batching import Batcher, BatcherClosedError, QueueFullError
+from service.labels import LABELS
+from service.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
+from service.settings import ModelSettings, ServiceSettings
+
+log = logging.getLogger(__name__)
+
+MAX_TEXTS = 64
+MAX_CHARS = 40_000
+RETRY_AFTER_FULL_S = 1
+RETRY_AFTER_LOADING_S = 5
+BACKEND_HEADER = "X-Sentiment-Backend"
+MODEL_HEADER = "X-Sentiment-Model"
+
+PRESENTATION = (
+    "Sentimento: API de análise de sentimento de textos em português (Positivo, Neutro ou "
+    "Negativo), com o modelo XLM-RoBERTa. Use GET /sintetize/{texto} para um texto ou "
+    "POST /v1/classify com {\"texts\": [...]} para até 64 textos; documentação em /docs."
+)
+
+Text = Annotated[StrictStr, StringConstraints(max_length=MAX_CHARS)]
+
+
+class ClassifyRequest(BaseModel):
+    """Body of ``POST /v1/classify``."""
+
+    model_config = ConfigDict(extra="forbid")
+    texts: list[Text] = Field(min_length=1, max_length=MAX_TEXTS,
+                              description=f"1 a {MAX_TEXTS} textos, cada um com até {MAX_CHARS} "
+                                          "caracteres e não vazio")
+
+    @field_validator("texts")
+    @classmethod
+    def _not_blank(cls, texts: list[str]) -> list[str]:
+        blank = [str(i) for i, text in enumerate(texts) if not text.strip()]
+        if blank:
+            raise ValueError(f"texto vazio ou só com espaços na(s) posição(ões) {', '.join(blank)}")
+        return texts
+
+
+class Result(BaseModel):
+    """The sentiment of one text."""
+
+    label: str = Field(description="|".join(LABELS))
+    label_pt: str = Field(description="Negativo|Neutro|Positivo")
+    score: float = Field(description="probabilidade do rótulo escolhido")
+    scores: dict[str, float] = Field(description="probabilidade de cada rótulo")
+
+
+class ClassifyResponse(BaseModel):
+    """Answer of ``POST /v1/classify``: one result per text, in input order."""
+
+    model: str
+    backend: str
+    results: list[Result]
+
+
+class OriginalResponse(BaseModel):
+    """The original API's answer."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    classificacao: str = Field(alias="Classificação", examples=["Positivo"])
+    confianca: str = Field(alias="Confiança", examples=["98.900%"])
+
+
+class ServiceState:
+    """The loaded backend and its batcher, or why they are not there (yet)."""
+
+    def __init__(self, settings: ServiceSettings, metrics: ServiceMetrics):
+        self.settings = settings
+        self.metrics = metrics
+        self.backend: Backend | None = None
+        self.batcher: Batcher | None = None
+        self.error: BaseException | None = None
+        self.loaded: Future = Future()  # resolves to the backend, or to the load error
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def ready(self) -> bool:
+        """True once the model is loaded and the batcher takes work."""
+        return self.batcher is not None
+
+    def start(self, backend: Backend) -> None:
+        """Put ``backend`` behind a new batcher and mark the service ready."""
+        model = self.settings.model
+        batcher = Batcher(backend, model.max_batch_size, model.max_batch_wait_ms,
+                          model.max_queue_size, observer=self.metrics.observe_batch)
+        with self._lock:
+            if self._closed:  # shut down while loading: nothing will use it
+                batcher.close()
+                return
+            self.backend, self.batcher = backend, batcher
+        self.metrics.track_queue(lambda: batcher.queue_depth)
+        self.metrics.ready.set(1)
+        if not self.loaded.done():
+            self.loaded.set_result(backend)
+        log.info("ready: backend %s, model %s", backend.name, backend.model)
+
+    def fail(self, error: BaseException) -> None:
+        """Record why the backend could not be loaded."""
+        self.error = error
+        if not self.loaded.done():
+            self.loaded.set_exception(error)
+
+    def load(self, loader: Callable[[ModelSettings], Backend]) -> None:
+        """Load the configured backend (run in a background thread at start-up)."""
+        try:
+            backend = loader(self.settings.model)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # reported, then exits
+            log.error("could not load the sentiment backend: %s", exc)
+            self.fail(exc)
+            return
+        self.start(backend)
+
+    def close(self) -> None:
+        """Stop taking work and let the batcher finish what is queued."""
+        with self._lock:
+            self._closed = True
+            batcher = self.batcher
+        self.metrics.ready.set(0)
+        if batcher is not None:
+            batcher.close(timeout=30.0)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    """One readable sentence per problem, without echoing the texts back."""
+    messages = []
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "corpo"
+        kind = error.get("type", "")
+        if kind == "json_invalid":
+            text = "JSON inválido"
+        elif kind == "missing":
+            text = "campo obrigatório ausente"
+        elif kind in ("model_attributes_type", "dict_type"):
+            loc, text = "corpo", 'deve ser um objeto JSON {"texts": ["..."]}'
+        elif kind == "list_type":
+            text = "deve ser uma lista de strings"
+        elif kind == "string_type":
+            text = "deve ser uma string"
+        elif kind == "too_short":
+            text = f"envie de 1 a {MAX_TEXTS} textos"
+        elif kind == "too_long":
+            text = f"envie no máximo {MAX_TEXTS} textos por requisição"
+        elif kind == "string_too_long":
+            text = f"texto com mais de {MAX_CHARS} caracteres"
+        elif kind == "extra_forbidden":
+            text = 'campo não reconhecido; o corpo aceita apenas "texts"'
+        else:
+            text = str(error.get("msg", "valor inválido")).removeprefix("Value error, ")
+        messages.append(f"{loc}: {text}")
+    return "; ".join(messages) or "requisição inválida"
+
+
+def create_app(settings: ServiceSettings, backend: Backend | None = None,
+               loader: Callable[[ModelSettings], Backend] = load_backend) -> FastAPI:
+    """Build the service.
+
+    With ``backend`` the service is ready at once; without, ``loader`` (by default
+    :func:`service.backends.load_backend`) runs in a background thread at start-up,
+    so ``/healthz`` answers while ``/readyz`` says 503 until the model is loaded.
+    ``app.state.service.loaded`` is a future that fails if loading fails.
+    """
+    metrics = ServiceMetrics()
+    state = ServiceState(settings, metrics)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if backend is not None:
+            state.start(backend)
+        else:
+            threading.Thread(target=state.load, args=(loader,), name="model-loader",
+                             daemon=True).start()
+        yield
+        await asyncio.to_thread(state.close)
+
+    app = FastAPI(title="Sentimento", version="1.0",
+                  description="Análise de sentimento de textos em português brasileiro.",
+                  lifespan=lifespan)
+    app.state.service = state
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    _register_errors(app)
+    _register_routes(app, state)
+    return app
+
+
+def _register_errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected %s while serving a request", exc.__class__.__name__)
+        return JSONResponse({"detail": "erro interno do serviço de sentimento"}, status_code=500)
+
+
+def _unavailable(detail: str, retry_after: int) -> HTTPException:
+    return HTTPException(503, detail, headers={"Retry-After": str(retry_after)})
+
+
+def _register_routes(app: FastAPI, state: ServiceState) -> None:  # pylint: disable=too-many-locals
+    token = state.settings.token.encode() if state.settings.token else None
+
+    def authorise(request: Request) -> None:
+        """Require ``Authorization: Bearer <MODEL_SERVICE_TOKEN>`` when a token is configured."""
+        if token is None:
+            return
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token):
+            raise HTTPException(401, "token ausente ou inválido: envie o cabeçalho "
+                                     "Authorization: Bearer <MODEL_SERVICE_TOKEN>",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    async def classify(texts: list[str]):
+        batcher, backend = state.batcher, state.backend
+        if batcher is None or backend is None:
+            if state.error is not None:
+                raise _unavailable(f"o modelo não pôde ser carregado: {state.error}",
+                                   RETRY_AFTER_LOADING_S)
+            raise _unavailable("o modelo ainda está carregando; tente novamente em instantes",
+                               RETRY_AFTER_LOADING_S)
+        try:
+            results = await batcher.classify_async(texts)
+        except QueueFullError as exc:
+            state.metrics.queue_full.inc()
+            raise _unavailable(f"serviço sobrecarregado: {exc}; tente novamente",
+                               RETRY_AFTER_FULL_S) from exc
+        except BatcherClosedError as exc:
+            raise _unavailable("o serviço está encerrando; tente novamente",
+                               RETRY_AFTER_FULL_S) from exc
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # the model failed
+            log.error("model batch failed: %s", exc.__class__.__name__)
+            raise HTTPException(500, f"falha do modelo ({exc.__class__.__name__})") from exc
+        state.metrics.texts.labels(backend.name).inc(len(texts))
+        return backend, results
+
+    def backend_headers(backend: Backend) -> dict[str, str]:
+        return {BACKEND_HEADER: backend.name, MODEL_HEADER: backend.model}
+
+    @app.get("/", summary="Apresentação")
+    async def index() -> dict:
+        """Short presentation of the service, in Portuguese."""
+        backend = state.backend
+        return {"mensagem": PRESENTATION, "backend": backend.name if backend else None,
+                "modelo": backend.model if backend else state.settings.model.model}
+
+    @app.get("/sintetize/{text:path}", summary="Sentimento de um texto (formato original)",
+             response_model=OriginalResponse, dependencies=[Depends(authorise)],
+             responses={401: {}, 422: {}, 503: {}})
+    async def sintetize(text: str) -> Response:
+        """The original API: ``{"Classificação": "Positivo", "Confiança": "98.900%"}``.
+
+        The backend that answered is in the ``X-Sentiment-Backend`` header.
+        """
+        if not text.strip():
+            raise HTTPException(422, "texto vazio: use /sintetize/<texto>")
+        if len(text) > MAX_CHARS:
+            raise HTTPException(422, f"texto com mais de {MAX_CHARS} caracteres")
+        backend, results = await classify([text])
+        return JSONResponse(results[0].to_original(), headers=backend_headers(backend))
+
+    @app.post("/v1/classify", summary="Sentimento de até 64 textos",
+              response_model=ClassifyResponse, dependencies=[Depends(authorise)],
+              responses={401: {}, 422: {}, 503: {}})
+    async def classify_texts(body: ClassifyRequest) -> Response:
+        """Classify 1 to 64 texts; results come in input order."""
+        backend, results = await classify(body.texts)
+        return JSONResponse({"model": backend.model, "backend": backend.name,
+                             "results": [result.to_dict() for result in results]},
+                            headers=backend_headers(backend))
+
+    @app.get("/healthz", summary="Vivo")
+    async def healthz() -> dict:
+        """Alive: answers as soon as the process serves HTTP, loaded or not."""
+        backend = state.backend
+        return {"status": "ok", "ready": state.ready,
+                "backend": backend.name if backend else None,
+                "model": backend.model if backend else state.settings.model.model}
+
+    @app.get("/readyz", summary="Pronto", responses={503: {}})
+    async def readyz() -> JSONResponse:
+        """200 once the model is loaded, else 503."""
+        backend = state.backend
+        if state.ready and backend is not None:
+            return JSONResponse({"status": "ready", "backend": backend.name, "model": backend.model})
+        if state.error is not None:
+            return JSONResponse({"status": "failed", "detail": str(state.error)}, status_code=503)
+        return JSONResponse({"status": "loading"}, status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER_LOADING_S)})
+
+    @app.get("/metrics", summary="Métricas Prometheus", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus text exposition of this app's registry."""
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE)

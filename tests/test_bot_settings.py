@@ -1,0 +1,81 @@
+"""BotSettings: one typed object from the environment, every problem reported at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import BotSettings
+from service.settings import SettingsError
+
+TOKEN = "xoxb-111-222-secretvalue"
+SECRET = "abc123signingsecretvalue"
+
+
+def test_defaults_with_only_the_two_secrets():
+    """With only the two Slack secrets every other setting has its documented default."""
+    settings = BotSettings.from_env({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET})
+    assert settings.port == 3000 and settings.host == "127.0.0.1"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.timezone == "America/Sao_Paulo"
+    assert settings.fallback == "none"
+    assert settings.embedded_model and not settings.socket_mode
+    assert settings.model.backend == "auto"
+
+
+def test_everything_set():
+    """Every variable is read, typed and normalised."""
+    settings = BotSettings.from_env({
+        "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": "xapp-1-A1-xyz",
+        "SLACK_API_URL": "http://127.0.0.1:9999/api", "MODEL_SERVICE_URL": "https://model.internal",
+        "MODEL_SERVICE_TOKEN": "svc-token", "MODEL_SERVICE_TIMEOUT": "2.5", "MODEL_SERVICE_RETRIES": "5",
+        "SENTIMENT_FALLBACK": "LEXICON", "PORT": "8080", "HOST": "0.0.0.0", "TIMEZONE": "UTC",
+        "SENTIMENT_BACKEND": "lexicon",
+    })
+    assert settings.socket_mode and not settings.embedded_model
+    assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
+    assert settings.model_service_url == "https://model.internal/"
+    assert (settings.model_service_timeout, settings.model_service_retries) == (2.5, 5)
+    assert settings.fallback == "lexicon" and settings.port == 8080 and settings.timezone == "UTC"
+    assert settings.model.backend == "lexicon"
+
+
+def test_all_problems_in_one_message_with_where_to_get_them():
+    """Every missing or malformed variable is listed in one error that says where to get the secrets."""
+    with pytest.raises(SettingsError) as caught:
+        BotSettings.from_env({"PORT": "abc", "MODEL_SERVICE_URL": "ftp://x", "TIMEZONE": "Marte/Base",
+                              "SENTIMENT_FALLBACK": "talvez", "MODEL_SERVICE_TIMEOUT": "-1"})
+    message = str(caught.value)
+    for expected in ("SLACK_BOT_TOKEN não definido", "SLACK_SIGNING_SECRET não definido",
+                     "PORT='abc'", "MODEL_SERVICE_URL='ftp://x'", "TIMEZONE='Marte/Base'",
+                     "SENTIMENT_FALLBACK='talvez'", "MODEL_SERVICE_TIMEOUT='-1'"):
+        assert expected in message
+    assert "https://api.slack.com/apps" in message and "manifest.yaml" in message
+    assert len(caught.value.problems) == 7
+
+
+def test_malformed_tokens_are_reported_without_their_value():
+    """A token of the wrong kind is reported without echoing it."""
+    with pytest.raises(SettingsError) as caught:
+        BotSettings.from_env({"SLACK_BOT_TOKEN": "xoxp-user-token-value", "SLACK_SIGNING_SECRET": SECRET,
+                              "SLACK_APP_TOKEN": "xoxb-not-an-app-token"})
+    message = str(caught.value)
+    assert "SLACK_BOT_TOKEN deve começar com 'xoxb-'" in message
+    assert "SLACK_APP_TOKEN deve começar com 'xapp-'" in message
+    assert "xoxp-user-token-value" not in message and "xoxb-not-an-app-token" not in message
+
+
+def test_socket_mode_needs_no_signing_secret():
+    """With an app-level token (Socket Mode) the signing secret is optional."""
+    settings = BotSettings.from_env({"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "xapp-1-A1-xyz"})
+    assert settings.socket_mode and settings.slack_signing_secret is None
+
+
+def test_repr_masks_every_secret():
+    """repr/str of the settings never show a token or secret."""
+    settings = BotSettings.from_env({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+                                     "SLACK_APP_TOKEN": "xapp-1-A1-appsecret",
+                                     "MODEL_SERVICE_TOKEN": "svc-secret"})
+    for text in (repr(settings), str(settings), f"{settings}"):
+        for secret in (TOKEN, SECRET, "xapp-1-A1-appsecret", "svc-secret"):
+            assert secret not in text
+        assert "slack_bot_token='***'" in text and "port=3000" in text
