@@ -68,10 +68,13 @@ def _exit_cleanly(signum: int, _frame) -> None:
     sys.exit(0)
 
 
-def serve(app, settings) -> None:
-    """Serve ``app`` until stopped: Socket Mode with an app-level token, else HTTP (uvicorn)."""
+def serve(app, settings, routes=()) -> None:
+    """Serve ``app`` until stopped: Socket Mode with an app-level token, else HTTP (uvicorn)
+    with ``routes`` besides ``/slack/events`` (``POST /tasks/digest``)."""
     # pylint: disable=import-outside-toplevel  # only the chosen mode's libraries load
     if settings.socket_mode:
+        if routes:
+            log.warning("Socket Mode serves no HTTP: POST /tasks/digest is not available")
         from slack_bolt.adapter.socket_mode import SocketModeHandler
         log.info("Socket Mode: connecting to Slack with the app-level token")
         SocketModeHandler(app, settings.slack_app_token).start()
@@ -82,7 +85,9 @@ def serve(app, settings) -> None:
     log.info("HTTP mode: POST /slack/events and GET /healthz on %s:%d", settings.host, settings.port)
     # uvicorn handles SIGTERM/SIGINT itself (stops accepting, finishes in-flight requests), then
     # re-raises the signal to the handler installed by ``run``, which unwinds to its ``finally``.
-    uvicorn.run(create_asgi_app(app, settings.slack_signing_secret), host=settings.host,
+    if routes:
+        log.info("also serving %s", ", ".join(getattr(route, "path", "?") for route in routes))
+    uvicorn.run(create_asgi_app(app, settings.slack_signing_secret, routes), host=settings.host,
                 port=settings.port, log_config=None, timeout_graceful_shutdown=20)
 
 
@@ -108,7 +113,7 @@ def run(argv: Sequence[str] = ()) -> int:
 
     from slack_bolt.error import BoltError
 
-    from bot.app import build_app
+    from bot.app import build_app, build_routes
     from bot.classifier import build_classifier
     from bot.pipeline import MessageCounter
     from service.backends import BackendLoadError
@@ -132,7 +137,7 @@ def run(argv: Sequence[str] = ()) -> int:
         # SIGTERM (a container stopping) and Ctrl-C unwind to ``finally``, which flushes counts.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, _exit_cleanly)
-        serve(app, settings)
+        serve(app, settings, build_routes(settings, app, store))
     finally:
         _shut_down(counter, store, classifier)
     return 0

@@ -7,7 +7,7 @@ the caller (``python -m bot``, or a test) and handed in.
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from slack_bolt import App
@@ -17,7 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from bot.pipeline import MessageCounter
 from bot.ports import Classifier, TallySink
 from bot.settings import BotSettings
-from handlers import commands, events, home, shortcuts
+from handlers import commands, events, home, reports, shortcuts
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,18 @@ def build_app(settings: BotSettings, classifier: Classifier, store: TallySink,
 
     ``counter`` batches channel messages for ``classifier`` and hands them to ``store``; pass one
     to control its life cycle (``close()`` flushes it), or one is made here. ``subcommands`` and
-    ``home_sections`` are the extension points for later features (reports, moderation).
+    ``home_sections`` are the extension points for later features (moderation...). With a
+    persistent store (:class:`bot.store.Store`) the channel reports come too: ``relatorio``,
+    ``pausar``, ``retomar``, ``resumo``, the share button and the App Home's channel moods.
     Calls ``auth.test`` once (Bolt's token verification) to learn the bot's own ids.
     """
+    timezone = ZoneInfo(settings.timezone)
+    with_reports = reports.supports_reports(store)
+    if with_reports:
+        today = reports.today_in(timezone)
+        subcommands = [*reports.subcommands(store, today), *subcommands]
+        if home_sections is None:
+            home_sections = reports.home_sections(store, today)
     if counter is None:
         counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
                                  wait_ms=settings.message_batch_wait_ms)
@@ -83,8 +92,10 @@ def build_app(settings: BotSettings, classifier: Classifier, store: TallySink,
     )
     commands.register(app, classifier, subcommands)
     shortcuts.register(app, classifier)
-    events.register(app, store, counter, ZoneInfo(settings.timezone))
+    events.register(app, store, counter, timezone)
     home.register(app, home_sections, extra_help=[sub.help for sub in subcommands])
+    if with_reports:
+        reports.register(app, store, today)
 
     @app.error
     def log_error(error: Exception) -> None:
@@ -92,3 +103,15 @@ def build_app(settings: BotSettings, classifier: Classifier, store: TallySink,
         log.error("unhandled error in a Slack listener: %s", error.__class__.__name__)
 
     return app
+
+
+def build_routes(settings: BotSettings, app: App, store: Any) -> list[Any]:
+    """HTTP routes besides ``/slack/events`` (for :func:`bot.server.create_asgi_app`):
+    ``POST /tasks/digest`` when ``DIGEST_SECRET`` is set and the store keeps reports."""
+    if not settings.digest_secret or not reports.supports_reports(store):
+        return []
+    # pylint: disable=import-outside-toplevel  # only loaded when the endpoint is on
+    from bot.digest import digest_job, digest_route
+
+    job = digest_job(store, app.client, reports.today_in(ZoneInfo(settings.timezone)))
+    return [digest_route(settings.digest_secret, job)]

@@ -20,6 +20,7 @@ import httpx
 from bot.ports import Classifier, Verdicts
 from service.backends import Backend, load_backend
 from service.batching import Batcher, BatcherClosedError, QueueFullError
+from service.gcp import IdTokenAuth
 from service.labels import LABELS, Classification
 from service.settings import ModelSettings
 from service.text import clean_text
@@ -158,9 +159,11 @@ class RemoteClassifier(_ClassifierBase):
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 10.0, retries: int = 3,
                  backoff: float = 0.5, max_backoff: float = 8.0,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, audience: str | None = None):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._client = httpx.Client(base_url=url, timeout=timeout, headers=headers)
+        # A private Cloud Run service also wants a Google ID token (X-Serverless-Authorization).
+        auth = IdTokenAuth(audience) if audience else None
+        self._client = httpx.Client(base_url=url, timeout=timeout, headers=headers, auth=auth)
         self._url = url
         self._retries = retries
         self._backoff = backoff
@@ -287,7 +290,8 @@ def build_classifier(settings) -> _ClassifierBase:
         classifier = RemoteClassifier(settings.model_service_url, settings.model_service_token,
                                       timeout=settings.model_service_timeout,
                                       retries=settings.model_service_retries,
-                                      backoff=settings.model_service_backoff)
+                                      backoff=settings.model_service_backoff,
+                                      audience=settings.model_service_audience)
     else:
         classifier = LocalClassifier.from_settings(settings.model)
     if settings.fallback == "lexicon":

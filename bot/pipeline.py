@@ -62,6 +62,15 @@ def countable(event: Mapping, bot_user_id: str | None = None) -> bool:
     return isinstance(text, str) and analysable(text)
 
 
+_SLACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def valid_id(value: object) -> bool:
+    """True for a Slack id the store accepts (``T0123``, ``C0456``): the store refuses a whole
+    batch with an invalid one, so such messages are skipped before they are queued."""
+    return isinstance(value, str) and bool(_SLACK_ID.match(value)) and not value.startswith("__")
+
+
 def message_day(ts: str, tz: ZoneInfo) -> str:
     """The ISO date of Slack timestamp ``ts`` (``"1732665600.000100"``) in time zone ``tz``."""
     return datetime.fromtimestamp(float(ts), tz).date().isoformat()
@@ -102,7 +111,13 @@ class MessageCounter:
         self._thread.start()
 
     def submit(self, message: PendingMessage) -> bool:
-        """Queue one message; False (and counted as dropped) when closed or full."""
+        """Queue one message; False (and counted as dropped) when closed or full, or when its
+        ids are not valid Slack ids (the store would refuse the whole batch with it)."""
+        if not (valid_id(message.team_id) and valid_id(message.channel_id)):
+            with self._lock:
+                self.dropped += 1
+            log.warning("a channel message without a valid team or channel id was not counted")
+            return False
         if len(message.text) > MAX_TEXT_CHARS:
             message = PendingMessage(message.team_id, message.channel_id, message.day,
                                      message.text[:MAX_TEXT_CHARS])

@@ -187,3 +187,10 @@ def home_channels_unavailable() -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": (
         "Não consegui listar os canais de que você participa agora (o app precisa dos escopos "
         "`channels:read` e `groups:read`). Use `/sentimento relatorio` em um canal.")}}]
+
+
+def home_moods_unavailable() -> list[dict[str, Any]]:
+    """The App Home section when the counts cannot be read (the store is unavailable)."""
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": (
+        ":warning: O humor dos canais está indisponível no momento. Tente novamente em alguns "
+        "minutos.")}}]

@@ -29,7 +29,8 @@ HINTS = {
         "Basic Information → App-Level Tokens (só para o Socket Mode)"),
 }
 SECRET_FIELDS = frozenset({"slack_bot_token", "slack_signing_secret", "slack_app_token",
-                           "model_service_token"})
+                           "model_service_token", "digest_secret"})
+MIN_DIGEST_SECRET = 16
 
 
 def _url(env: EnvReader, name: str, default: str | None) -> str | None:
@@ -62,6 +63,16 @@ def _timezone(env: EnvReader, name: str, default: str) -> str:
     return value
 
 
+def _digest_secret(env: EnvReader) -> str | None:
+    """``DIGEST_SECRET``: the shared secret of ``POST /tasks/digest`` (unset: no such endpoint)."""
+    value = env.text("DIGEST_SECRET")
+    if value is not None and len(value) < MIN_DIGEST_SECRET:
+        env.problems.append(
+            f"DIGEST_SECRET deve ter ao menos {MIN_DIGEST_SECRET} caracteres (valor não mostrado); "
+            "gere um com: python -c \"import secrets; print(secrets.token_urlsafe(32))\"")
+    return value
+
+
 @dataclass(frozen=True, repr=False)
 class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, documented settings object
     """Everything ``python -m bot`` reads from the environment."""
@@ -72,6 +83,7 @@ class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, 
     slack_api_url: str = DEFAULT_SLACK_API_URL
     model_service_url: str | None = None
     model_service_token: str | None = None
+    model_service_audience: str | None = None
     model_service_timeout: float = 10.0
     model_service_retries: int = 3
     model_service_backoff: float = 0.5
@@ -81,6 +93,7 @@ class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, 
     timezone: str = "America/Sao_Paulo"
     message_batch_size: int = 64
     message_batch_wait_ms: float = 500.0
+    digest_secret: str | None = None
     logs: LogSettings = LogSettings()
     model: ModelSettings = ModelSettings()
 
@@ -108,6 +121,7 @@ class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, 
             slack_api_url=_url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL),
             model_service_url=_url(env, "MODEL_SERVICE_URL", None),
             model_service_token=env.text("MODEL_SERVICE_TOKEN"),
+            model_service_audience=env.text("MODEL_SERVICE_AUDIENCE"),
             model_service_timeout=env.number("MODEL_SERVICE_TIMEOUT", 10.0, 0.1, 600.0),
             model_service_retries=env.integer("MODEL_SERVICE_RETRIES", 3, 0, 10),
             model_service_backoff=env.number("MODEL_SERVICE_BACKOFF", 0.5, 0.0, 60.0),
@@ -117,6 +131,7 @@ class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, 
             timezone=_timezone(env, "TIMEZONE", "America/Sao_Paulo"),
             message_batch_size=env.integer("MESSAGE_BATCH_SIZE", 64, 1, 64),
             message_batch_wait_ms=env.number("MESSAGE_BATCH_WAIT_MS", 500.0, 0.0, 60_000.0),
+            digest_secret=_digest_secret(env),
             logs=LogSettings.read(env),
             model=ModelSettings.read(env),
         )

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 
-from bot.pipeline import MessageCounter, PendingMessage, countable, message_day
+from bot.pipeline import MessageCounter, PendingMessage, countable, message_day, valid_id
 from bot.ports import TallySink
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,13 @@ def first_delivery(store: TallySink, body: dict) -> bool:
     return False
 
 
+def channel_paused(store: TallySink, team_id: str, channel_id: str) -> bool:
+    """True when the channel's members paused its analysis (``/sentimento pausar``); a store
+    without channel switches (the in-memory one) never pauses."""
+    settings = getattr(store, "channel_settings", None)
+    return settings is not None and settings(team_id, channel_id).paused
+
+
 def register(app: App, store: TallySink, counter: MessageCounter, timezone: ZoneInfo) -> None:
     """Listen to ``message`` events (``message.channels`` and ``message.groups``)."""
 
@@ -35,9 +42,15 @@ def register(app: App, store: TallySink, counter: MessageCounter, timezone: Zone
     def count_message(body: dict, event: dict, context) -> None:
         if not countable(event, context.get("bot_user_id")):
             return
+        team_id = body.get("team_id") or event.get("team") or ""
+        if not valid_id(team_id) or not valid_id(event.get("channel")):
+            log.warning("message event without a valid team or channel id skipped")
+            return
+        # Before the claim and the model: a paused channel's messages are not even classified.
+        if channel_paused(store, team_id, event["channel"]):
+            return
         if not first_delivery(store, body):
             return
-        team_id = body.get("team_id") or event.get("team") or ""
         counter.submit(PendingMessage(team_id=team_id, channel_id=event["channel"],
                                       day=message_day(event["ts"], timezone), text=event["text"]))
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from slack_bolt import Ack, App
 
 from bot import messages
 
-HomeSections = Callable[[str, str], Sequence[dict]]
-"""Extra blocks for one viewer: ``sections(team_id, user_id)`` (later features: channel moods)."""
+HomeSections = Callable[[str, str, Any], Sequence[dict]]
+"""Extra blocks for one viewer: ``sections(team_id, user_id, client)`` (the Web API client, to
+see e.g. which channels the viewer is in; used by the reports' channel moods)."""
 
 
 def register(app: App, sections: HomeSections | None = None,
@@ -23,7 +24,7 @@ def register(app: App, sections: HomeSections | None = None,
         if event.get("tab", "home") != "home":
             return
         user_id = event["user"]
-        extra = list(sections(body.get("team_id", ""), user_id)) if sections else []
+        extra = list(sections(body.get("team_id", ""), user_id, client)) if sections else []
         client.views_publish(user_id=user_id,
                              view=messages.home_view(extra_blocks=extra, extra_help=extra_help))
 

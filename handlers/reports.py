@@ -174,9 +174,14 @@ def home_sections(store: Any, today: Today, *, days: int = HOME_DAYS,
         except (SlackApiError, SlackClientError) as exc:
             log.warning("App Home: users.conversations failed: %s", slack_error(exc))
             return views.home_channels_unavailable()
-        ranked = store.top_channels(team_id, end - dt.timedelta(days=days - 1), end, limit=500)
-        shown = [activity for activity in ranked if activity.channel_id in visible][:limit]
-        paused = [a.channel_id for a in shown if store.channel_settings(team_id, a.channel_id).paused]
+        try:
+            ranked = store.top_channels(team_id, end - dt.timedelta(days=days - 1), end, limit=500)
+            shown = [activity for activity in ranked if activity.channel_id in visible][:limit]
+            paused = [a.channel_id for a in shown
+                      if store.channel_settings(team_id, a.channel_id).paused]
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # the Home tab still shows
+            log.error("App Home: channel moods unavailable: %s", exc.__class__.__name__)
+            return views.home_moods_unavailable()
         return views.home_channels_blocks(shown, paused, days=days)
 
     return sections

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Set up the dev virtualenv if needed, then run the linters and the whole test suite.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k bot -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-.venv/bin/python -m pylint --rcfile=pyproject.toml bot handlers service bench tests
+echo "== pylint"
+.venv/bin/python -m pylint --rcfile=pyproject.toml bot handlers service bench tests scripts/*.py
+echo "== hadolint + actionlint"
+scripts/lint.sh
+echo "== pytest"
 .venv/bin/python -m pytest "$@"

@@ -180,5 +180,9 @@ class IdTokenAuth(httpx.Auth):
             return self._token
 
     def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
-        request.headers[self.header] = f"Bearer {self.token()}"
+        try:
+            token = self.token()
+        except GcpError as exc:  # to callers, like any failure to reach the service: retried, reported
+            raise httpx.ConnectError(f"no ID token for {self.audience}: {exc}", request=request) from exc
+        request.headers[self.header] = f"Bearer {token}"
         yield request

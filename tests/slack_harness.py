@@ -64,6 +64,11 @@ class FakeSlack:
         self.calls: list[Call] = []
         self._cond = threading.Condition()
         self._failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
+        self._errors: dict[str, list[str]] = {}
+        # users.conversations: the channels each user is a member of (answered page_size a page)
+        self.memberships: dict[str, list[str]] = {}
+        self.page_size = 2
+        self._file_ids = itertools.count(1)
         harness = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -75,8 +80,12 @@ class FakeSlack:
             def do_POST(self) -> None:  # pylint: disable=invalid-name  # http.server's naming
                 """Record the call and answer like Slack."""
                 length = int(self.headers.get("Content-Length", 0))
-                raw = self.rfile.read(length).decode("utf-8") if length else ""
-                status, headers, payload = harness.handle(self.path, dict(self.headers), raw)
+                raw = self.rfile.read(length) if length else b""
+                if self.path.startswith("/upload/"):  # a file's bytes (files_upload_v2, step 2)
+                    status, headers, payload = harness.handle_upload(self.path, dict(self.headers), raw)
+                else:
+                    status, headers, payload = harness.handle(self.path, dict(self.headers),
+                                                              raw.decode("utf-8"))
                 data = payload.encode("utf-8")
                 self.send_response(status)
                 for key, value in headers.items():
@@ -103,6 +112,22 @@ class FakeSlack:
         with self._cond:
             self._failures.setdefault(method, []).extend([(status, headers or {})] * times)
 
+    def error_next(self, method: str, error: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with HTTP 200 ``{"ok": false, "error":
+        error}``, as Slack does for ``missing_scope``, ``not_in_channel``..."""
+        with self._cond:
+            self._errors.setdefault(method, []).extend([error] * times)
+
+    def handle_upload(self, path: str, headers: dict[str, str],
+                      raw: bytes) -> tuple[int, dict[str, str], str]:
+        """Receive a file's bytes at an upload URL from ``files.getUploadURLExternal``; recorded
+        as kind ``upload``, named by the file id, with the bytes in ``params["body"]``."""
+        file_id = path.strip("/").partition("/")[2]
+        with self._cond:
+            self.calls.append(Call("upload", file_id, {"body": raw}, headers))
+            self._cond.notify_all()
+        return 200, {"Content-Type": "text/plain"}, f"OK - {len(raw)}"
+
     def handle(self, path: str, headers: dict[str, str], raw: str) -> tuple[int, dict[str, str], str]:
         """Record one request and build Slack's answer."""
         if headers.get("Content-Type", "").startswith("application/json"):
@@ -114,8 +139,12 @@ class FakeSlack:
         with self._cond:
             failures = self._failures.get(name)
             failure = failures.pop(0) if failures else None
+            errors = self._errors.get(name) if kind == "api" else None
+            error = errors.pop(0) if errors else None
             self.calls.append(Call(kind, name, params, headers))
             self._cond.notify_all()
+        if error is not None:
+            return 200, {"Content-Type": "application/json"}, json.dumps({"ok": False, "error": error})
         if failure is not None:
             status, extra = failure
             return status, {"Content-Type": "application/json", **extra}, json.dumps(
@@ -124,8 +153,7 @@ class FakeSlack:
             return 200, {"Content-Type": "text/plain"}, "ok"
         return 200, {"Content-Type": "application/json"}, json.dumps(self._answer(name, params))
 
-    @staticmethod
-    def _answer(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
             return {"ok": True, "url": "https://teste.slack.com/", "team": "Teste", "user": "sentimento",
                     "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
@@ -137,7 +165,30 @@ class FakeSlack:
                     "message": {"text": params.get("text", "")}}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V0001", **(params.get("view") or {})}}
+        if method == "users.conversations":
+            return self._conversations(params)
+        if method.startswith("files."):
+            return self._files(method, params)
         return {"ok": True}
+
+    def _files(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """``files_upload_v2``'s steps 1 and 3: an upload URL here, then the completion."""
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._file_ids):08d}"
+            return {"ok": True, "file_id": file_id,
+                    "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}"}
+        files = params.get("files")
+        files = json.loads(files) if isinstance(files, str) else files or []
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+
+    def _conversations(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``users.conversations`` for ``params["user"]``, ``page_size`` channels a page."""
+        channels = self.memberships.get(str(params.get("user")), [])
+        start = int(params.get("cursor") or 0)
+        page = channels[start:start + self.page_size]
+        more = start + self.page_size < len(channels)
+        return {"ok": True, "channels": [{"id": channel, "is_channel": True} for channel in page],
+                "response_metadata": {"next_cursor": str(start + self.page_size) if more else ""}}
 
     def recorded(self, kind: str | None = None, name: str | None = None) -> list[Call]:
         """Calls so far, optionally of one kind and name."""
@@ -320,6 +371,26 @@ def message_action_body(text: str, response_url: str, user_id: str = "U0USER1",
     return urlencode({"payload": json.dumps(payload)})
 
 
+def block_actions_body(action_id: str, value: str, response_url: str, user_id: str = "U0USER1",
+                       channel_id: str = "C0GERAL") -> str:
+    """A ``block_actions`` interactivity payload: a button clicked on an ephemeral message."""
+    n = next(_ids)
+    payload = {
+        "type": "block_actions", "token": "Nj2rfC2hU8mAfgaJLemZgO7H", "api_app_id": APP_ID,
+        "user": {"id": user_id, "username": "maria", "name": "maria", "team_id": TEAM_ID},
+        "team": {"id": TEAM_ID, "domain": "teste"}, "is_enterprise_install": False,
+        "enterprise": None, "trigger_id": f"13345224609.8534564800.{n}",
+        "container": {"type": "message", "message_ts": "1732600000.000300",
+                      "channel_id": channel_id, "is_ephemeral": True},
+        "channel": {"id": channel_id, "name": "geral"}, "response_url": response_url,
+        "state": {"values": {}},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
+                     "text": {"type": "plain_text", "text": "Compartilhar no canal", "emoji": True},
+                     "action_ts": f"{time.time():.6f}"}],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
 class SlackSender:
     """Sends signed requests to the bot's ``POST /slack/events``."""
 
@@ -337,9 +408,22 @@ class SlackSender:
         return self.client.post(self.url, content=body.encode("utf-8"),
                                 headers=signed_headers(body, content_type, secret=secret, **sign))
 
-    def command(self, text: str, response_url: str, **sign) -> httpx.Response:
-        """``/sentimento <text>``."""
-        return self.post(slash_command_body(text, response_url), self.FORM, **sign)
+    def command(self, text: str, response_url: str, channel_id: str = "C0GERAL",
+                user_id: str = "U0USER1", **sign) -> httpx.Response:
+        """``/sentimento <text>`` typed by ``user_id`` in ``channel_id``."""
+        return self.post(slash_command_body(text, response_url, user_id=user_id,
+                                            channel_id=channel_id), self.FORM, **sign)
+
+    def action(self, action_id: str, value: str, response_url: str, channel_id: str = "C0GERAL",
+               user_id: str = "U0USER1", **sign) -> httpx.Response:
+        """A click on a button of an ephemeral message in ``channel_id``."""
+        return self.post(block_actions_body(action_id, value, response_url, user_id=user_id,
+                                            channel_id=channel_id), self.FORM, **sign)
+
+    def home_opened(self, user_id: str = "U0USER1", **sign) -> httpx.Response:
+        """``user_id`` opens the app's Home tab."""
+        return self.event({"type": "app_home_opened", "user": user_id, "channel": "D0HOME",
+                           "tab": "home", "event_ts": f"{time.time():.6f}"}, **sign)
 
     def event(self, event: dict[str, Any], event_id: str | None = None, **sign) -> httpx.Response:
         """One Events API delivery."""
@@ -403,9 +487,10 @@ def bot_env(slack: FakeSlack, **overrides: str) -> dict[str, str]:
 def start_bot(slack: FakeSlack, classifier, store=None, env: dict[str, str] | None = None,
               extra_routes=(), **build_kwargs) -> RunningBot:
     """Build the real app from settings read from ``env`` and serve it on port 0
-    (``build_kwargs`` go to ``build_app``, ``extra_routes`` to ``create_asgi_app``)."""
+    (``build_kwargs`` go to ``build_app``; ``create_asgi_app`` gets the app's own routes, such
+    as ``POST /tasks/digest`` when ``DIGEST_SECRET`` is set, and ``extra_routes``)."""
     # pylint: disable=import-outside-toplevel  # the harness module stays importable on its own
-    from bot.app import build_app
+    from bot import app as bot_app
     from bot.memory_store import MemoryStore
     from bot.pipeline import MessageCounter
     from bot.server import create_asgi_app
@@ -415,6 +500,7 @@ def start_bot(slack: FakeSlack, classifier, store=None, env: dict[str, str] | No
     store = MemoryStore() if store is None else store
     counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
                              wait_ms=settings.message_batch_wait_ms)
-    app = build_app(settings, classifier, store, counter, **build_kwargs)
-    server = ServerThread(create_asgi_app(app, settings.slack_signing_secret, extra_routes))
+    app = bot_app.build_app(settings, classifier, store, counter, **build_kwargs)
+    server = ServerThread(create_asgi_app(app, settings.slack_signing_secret,
+                                          [*bot_app.build_routes(settings, app, store), *extra_routes]))
     return RunningBot(settings, classifier, store, counter, app, server, SlackSender(server.url))

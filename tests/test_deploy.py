@@ -27,7 +27,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import httpx
 import pytest
@@ -499,6 +499,15 @@ def test_id_token_auth_adds_a_cached_token_for_cloud_run(fake_google):
     assert len(identity) == 1 and "audience=https%3A%2F%2Fmodel.example.run.app" in identity[0]
 
 
+def test_id_token_failure_looks_like_a_connection_error():
+    """Without a metadata server the call fails as a connection error (retried, then reported)."""
+    dead_metadata = {"GCE_METADATA_HOST": f"127.0.0.1:{free_port()}"}
+    auth = IdTokenAuth("https://model.example.run.app", environ=dead_metadata)
+    with httpx.Client(transport=httpx.MockTransport(lambda _r: httpx.Response(200)), auth=auth) as client:
+        with pytest.raises(httpx.ConnectError, match="no ID token for https://model.example.run.app"):
+            client.get("https://model.example.run.app/v1/classify")
+
+
 def test_entrypoint_runs_a_role_subcommand(tmp_path):
     """``docker run IMAGE service classify "texto"`` reaches the service's CLI (lexicon here)."""
     env = host_env(PORT=str(free_port()), SENTIMENT_BACKEND="lexicon")
@@ -585,6 +594,21 @@ def test_bot_role_uses_the_resolved_secrets_and_the_service_role(bot_role, fake_
         sender.close()
     assert re.search(r"Positivo|Neutro|Negativo", json.dumps(reply.params, ensure_ascii=False))
     assert "Confiança" in json.dumps(reply.params, ensure_ascii=False)
+
+
+def test_bot_role_sends_an_id_token_to_a_private_model_service(bot_role, fake_google):
+    """With MODEL_SERVICE_AUDIENCE (as deployed), calls carry an ID token for the service's URL,
+    which a Cloud Run service deployed with --no-allow-unauthenticated requires."""
+    sender = SlackSender(bot_role.url)
+    try:
+        assert sender.event(message_event("bom dia, pessoal", channel="C0AUDIENCE")).status_code == 200
+    finally:
+        sender.close()
+    audience = "audience=" + quote(bot_role.env["MODEL_SERVICE_AUDIENCE"].rstrip("/"), safe="")
+    deadline = time.monotonic() + 20
+    while not any("/identity?" in r and audience in r for r in fake_google.requests):
+        assert time.monotonic() < deadline, f"no ID token requested for {audience}: {fake_google.requests}"
+        time.sleep(0.1)
 
 
 def test_bot_role_logs_json_without_secrets(bot_role):

@@ -72,6 +72,12 @@ def report(bot, fake_slack, name, period="", channel="C0GERAL"):
     return call.params
 
 
+def reply(fake_slack, name):
+    """The one message posted to response_url ``name``."""
+    [call] = fake_slack.wait_for("response", name)
+    return call.params
+
+
 def send(bot, text, channel="C0GERAL", event_id=None, **kwargs):
     """Deliver one channel message event."""
     channel_type = "group" if channel.startswith("G") else "channel"
@@ -102,6 +108,7 @@ def share_value(message) -> str:
 # ---------------------------------------------------------------- reports
 
 def test_report_shows_every_message_once_and_only_for_its_channel(bot, fake_slack):
+    """N messages in, the report shows N (Slack retries counted once), for its own channel only."""
     for n, text in enumerate([POSITIVE_TEXT, POSITIVE_TEXT, POSITIVE_TEXT, NEGATIVE_TEXT,
                               NEUTRAL_TEXT]):
         send(bot, text, event_id=f"Ev0MSG{n}")
@@ -130,6 +137,7 @@ def test_report_shows_every_message_once_and_only_for_its_channel(bot, fake_slac
 
 
 def test_bad_period_gets_a_portuguese_message(bot, fake_slack):
+    """An unknown period is answered in Portuguese, privately."""
     answer = report(bot, fake_slack, "bad", "ontem")
     shown = blocks_text(answer)
     assert answer["response_type"] == "ephemeral"
@@ -137,11 +145,13 @@ def test_bad_period_gets_a_portuguese_message(bot, fake_slack):
 
 
 def test_report_outside_a_channel_is_refused(bot, fake_slack):
+    """In a DM the report says it must be asked in a channel."""
     shown = blocks_text(report(bot, fake_slack, "dm", channel="D0DIRECT"))
     assert "dentro de um canal" in shown
 
 
 def test_help_lists_the_report_subcommands(bot, fake_slack):
+    """The help lists relatorio, pausar, retomar and resumo."""
     shown = blocks_text(bot.sender.command("ajuda", fake_slack.response_url("h")).json())
     for usage in ("relatorio [hoje|7d|30d]", "pausar", "retomar", "resumo on|off"):
         assert f"`/sentimento {usage}`" in shown
@@ -150,15 +160,16 @@ def test_help_lists_the_report_subcommands(bot, fake_slack):
 # ---------------------------------------------------------------- pause
 
 def test_paused_channel_messages_are_not_counted(bot, fake_slack, lexicon_classifier):
+    """Messages sent while a channel is paused are never counted; retomar counts again."""
     send(bot, POSITIVE_TEXT)
     send(bot, NEGATIVE_TEXT)
     wait_until(lambda: bot.counter.counted == 2, what="2 counted")
     bot.sender.command("pausar", fake_slack.response_url("pause"))
-    [paused] = fake_slack.wait_for("response", "pause")
+    paused = reply(fake_slack, "pause")
     assert paused["response_type"] == "in_channel"  # the channel's members see it
     assert "pausou a análise" in blocks_text(paused)
     bot.sender.command("pausar", fake_slack.response_url("again"))
-    [again] = fake_slack.wait_for("response", "again")
+    again = reply(fake_slack, "again")
     assert again["response_type"] == "ephemeral" and "já está pausada" in blocks_text(again)
 
     for _ in range(3):
@@ -171,7 +182,7 @@ def test_paused_channel_messages_are_not_counted(bot, fake_slack, lexicon_classi
     assert "está pausada" in blocks_text(while_paused)
 
     bot.sender.command("retomar", fake_slack.response_url("resume"))
-    assert "retomou a análise" in blocks_text(fake_slack.wait_for("response", "resume")[0])
+    assert "retomou a análise" in blocks_text(reply(fake_slack, "resume"))
     send(bot, NEUTRAL_TEXT)
     wait_until(lambda: bot.counter.counted == 4, what="counting again")
     assert analysed(report(bot, fake_slack, "after")) == 3
@@ -181,6 +192,7 @@ def test_paused_channel_messages_are_not_counted(bot, fake_slack, lexicon_classi
 # ---------------------------------------------------------------- share
 
 def test_share_button_posts_the_report_and_its_chart_in_the_channel(bot, fake_slack):
+    """The share button posts the report in the channel, then its chart through files_upload_v2."""
     for text in (POSITIVE_TEXT, NEGATIVE_TEXT, POSITIVE_TEXT):
         send(bot, text)
     wait_until(lambda: bot.counter.counted == 3, what="3 counted")
@@ -193,7 +205,7 @@ def test_share_button_posts_the_report_and_its_chart_in_the_channel(bot, fake_sl
     shown = blocks_text(post.params)
     assert "Compartilhado por <@U0JOAO>" in shown
     assert "Compartilhar no canal" not in json.dumps(post.params["blocks"], ensure_ascii=False)
-    [confirmation] = fake_slack.wait_for("response", "click")
+    confirmation = reply(fake_slack, "click")
     assert confirmation["replace_original"] is True
     assert "compartilhado no canal" in blocks_text(confirmation)
     # the chart: files_upload_v2's three steps, a real PNG, into the channel
@@ -207,6 +219,7 @@ def test_share_button_posts_the_report_and_its_chart_in_the_channel(bot, fake_sl
 
 
 def test_share_without_files_write_posts_the_text_report_alone(bot, fake_slack):
+    """Without files:write (missing_scope) the text report is shared alone."""
     send(bot, POSITIVE_TEXT)
     wait_until(lambda: bot.counter.counted == 1, what="1 counted")
     fake_slack.error_next("files.getUploadURLExternal", "missing_scope")
@@ -214,32 +227,34 @@ def test_share_without_files_write_posts_the_text_report_alone(bot, fake_slack):
     bot.sender.action(SHARE_ACTION_ID, value, fake_slack.response_url("click"))
     [post] = fake_slack.wait_for("api", "chat.postMessage")
     assert analysed(post.params) == 1
-    assert "compartilhado no canal" in blocks_text(fake_slack.wait_for("response", "click")[0])
+    assert "compartilhado no canal" in blocks_text(reply(fake_slack, "click"))
     assert fake_slack.recorded("api", "files.getUploadURLExternal")
     assert not fake_slack.recorded("api", "files.completeUploadExternal")
     assert "Traceback" not in json.dumps([c.params for c in fake_slack.recorded()], default=str)
 
 
 def test_share_button_posts_only_in_the_reports_own_channel(bot, fake_slack):
+    """A report's button never posts into another channel; a malformed value is refused."""
     send(bot, POSITIVE_TEXT, channel="C0SECRETO")
     wait_until(lambda: bot.counter.counted == 1, what="1 counted")
     value = share_value(report(bot, fake_slack, "r", channel="C0SECRETO"))
     # the same button value used from another channel (a copied or forged payload)
     bot.sender.action(SHARE_ACTION_ID, value, fake_slack.response_url("elsewhere"),
                       channel_id="C0GERAL")
-    [refusal] = fake_slack.wait_for("response", "elsewhere")
+    refusal = reply(fake_slack, "elsewhere")
     assert "outro canal" in blocks_text(refusal)
     bot.sender.action(SHARE_ACTION_ID, "{not json", fake_slack.response_url("junk"))
-    assert "Não entendi" in blocks_text(fake_slack.wait_for("response", "junk")[0])
+    assert "Não entendi" in blocks_text(reply(fake_slack, "junk"))
     time.sleep(0.2)
     assert not fake_slack.recorded("api", "chat.postMessage")
 
 
 def test_share_when_the_bot_is_not_in_the_channel_says_how_to_fix_it(bot, fake_slack):
+    """not_in_channel: the caller is told to invite the bot, the report stays."""
     value = share_value(report(bot, fake_slack, "r"))
     fake_slack.error_next("chat.postMessage", "not_in_channel")
     bot.sender.action(SHARE_ACTION_ID, value, fake_slack.response_url("click"))
-    [answer] = fake_slack.wait_for("response", "click")
+    answer = reply(fake_slack, "click")
     assert answer["replace_original"] is False and "/invite @Sentimento" in blocks_text(answer)
 
 
@@ -257,6 +272,7 @@ def digest(bot, secret: str | None = DIGEST_SECRET) -> httpx.Response:
 
 
 def test_digest_posts_last_week_once_per_channel(bot, fake_slack):
+    """POST /tasks/digest: 401/403 without the secret; last week's report once per channel."""
     for text in (POSITIVE_TEXT, POSITIVE_TEXT, NEGATIVE_TEXT):
         send(bot, text, ts=last_week_ts())
     send(bot, NEGATIVE_TEXT)  # this week: not in the digest
@@ -265,10 +281,10 @@ def test_digest_posts_last_week_once_per_channel(bot, fake_slack):
     for channel, text, name in (("C0GERAL", "resumo on", "on"), ("C0PAUSADO", "resumo on", "on2"),
                                 ("C0PAUSADO", "pausar", "p"), ("C0SEM", "resumo", "status")):
         bot.sender.command(text, fake_slack.response_url(name), channel_id=channel)
-    turned_on = fake_slack.wait_for("response", "on")[0]
+    turned_on = reply(fake_slack, "on")
     assert turned_on["response_type"] == "in_channel" and "ligou o resumo semanal" in \
         blocks_text(turned_on)
-    assert "está *desligado*" in blocks_text(fake_slack.wait_for("response", "status")[0])
+    assert "está *desligado*" in blocks_text(reply(fake_slack, "status"))
     fake_slack.wait_for("response", "p")
 
     assert digest(bot, secret=None).status_code == 401
@@ -290,6 +306,7 @@ def test_digest_posts_last_week_once_per_channel(bot, fake_slack):
 
 
 def test_digest_retries_a_channel_whose_post_failed(bot, fake_slack):
+    """A failed post releases its claim and answers 503; the retry posts it."""
     bot.sender.command("resumo on", fake_slack.response_url("on"))
     fake_slack.wait_for("response", "on")
     fake_slack.fail_next("chat.postMessage", 500)
@@ -297,12 +314,13 @@ def test_digest_retries_a_channel_whose_post_failed(bot, fake_slack):
     assert failed.status_code == 503 and failed.json()["failed"] == ["C0GERAL"]
     retried = digest(bot)
     assert retried.status_code == 200 and retried.json()["posted"] == ["C0GERAL"]
-    posts = [c for c in fake_slack.recorded("api", "chat.postMessage")]
-    assert len(posts) == 2  # the failed attempt and the one that got through
+    # the failed attempt, and the one that got through
+    assert len(fake_slack.recorded("api", "chat.postMessage")) == 2
     assert digest(bot).json()["already_sent"] == ["C0GERAL"]
 
 
 def test_digest_endpoint_is_absent_without_a_secret(bot_factory, lexicon_classifier, fake_slack):
+    """Without DIGEST_SECRET there is no digest endpoint."""
     plain = bot_factory(lexicon_classifier, env=bot_env(fake_slack))
     assert digest(plain).status_code == 404
 
@@ -310,6 +328,7 @@ def test_digest_endpoint_is_absent_without_a_secret(bot_factory, lexicon_classif
 # ---------------------------------------------------------------- two instances
 
 def test_two_instances_count_an_event_once(start, fake_slack, store_env):
+    """Two app instances on one Firestore emulator count the same event once."""
     if store_env["STORE"] != "firestore":
         pytest.skip("replicas share the Firestore store")
     first, second = start(), start()
@@ -327,6 +346,7 @@ def test_two_instances_count_an_event_once(start, fake_slack, store_env):
 # ---------------------------------------------------------------- App Home
 
 def test_app_home_lists_the_viewers_busiest_channels_with_their_mood(bot, fake_slack):
+    """App Home: the busiest channels the viewer is a member of, with their mood."""
     fake_slack.memberships["U0VIEWER"] = ["C0GERAL", "C0QUIETO", "G0PRIV", "C0VAZIO"]
     for channel, texts in (("C0GERAL", [POSITIVE_TEXT] * 3 + [NEGATIVE_TEXT]),
                            ("G0PRIV", [NEGATIVE_TEXT] * 5),
@@ -355,6 +375,7 @@ def test_app_home_lists_the_viewers_busiest_channels_with_their_mood(bot, fake_s
 
 
 def test_app_home_without_channel_scopes_shows_no_channels(bot, fake_slack):
+    """Without channels:read / groups:read the Home lists no channel at all."""
     send(bot, POSITIVE_TEXT)
     wait_until(lambda: bot.counter.counted == 1, what="1 counted")
     fake_slack.error_next("users.conversations", "missing_scope")
@@ -369,6 +390,7 @@ NEEDLES = ["xylofone-azul-7731", "quimera-roxa-4410", "pinguim-verde-9902"]
 
 
 def test_no_message_text_is_stored_after_the_whole_slack_path(bot, fake_slack, store_env, caplog):
+    """Distinctive texts through the whole Slack path: no stored document, row or log line has them."""
     caplog.set_level(logging.INFO)
     texts = [f"Adorei o resultado {NEEDLES[0]}, ficou ótimo!",
              f"Que desastre horrível no deploy {NEEDLES[1]}",
@@ -402,14 +424,14 @@ def test_no_message_text_is_stored_after_the_whole_slack_path(bot, fake_slack, s
 
 def test_sigterm_flushes_buffered_counts(fake_slack, tmp_path):
     """``python -m bot`` with a long flush interval: the counts reach the SQLite file only
-    because SIGTERM closes the store."""
+    because SIGTERM closes the store. The process serves ``POST /tasks/digest`` too."""
     port = free_port()
     db = tmp_path / "bot.db"
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1",
            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": fake_slack.api_url, "PORT": str(port), "SENTIMENT_BACKEND": "lexicon",
            "MESSAGE_BATCH_WAIT_MS": "10", "STORE": "sqlite", "SQLITE_PATH": str(db),
-           "FLUSH_INTERVAL": "300"}
+           "FLUSH_INTERVAL": "300", "DIGEST_SECRET": DIGEST_SECRET}
     log_path = tmp_path / "bot.log"
     with open(log_path, "w", encoding="utf-8") as log_file:
         process = subprocess.Popen(  # pylint: disable=consider-using-with  # stopped below
@@ -425,6 +447,11 @@ def test_sigterm_flushes_buffered_counts(fake_slack, tmp_path):
         # the report reads through the instance, buffer included
         wait_until(lambda: _reported(sender, fake_slack) == 3, timeout=20, what="3 in the report")
         assert _stored_total(db) == 0  # still buffered
+        # the process also serves the digest endpoint
+        digest_url = sender.url.replace("/slack/events", "/tasks/digest")
+        assert sender.client.post(digest_url).status_code == 401
+        ran = sender.client.post(digest_url, headers={"X-Digest-Secret": DIGEST_SECRET})
+        assert ran.status_code == 200 and ran.json()["posted"] == []
     finally:
         sender.close()
         process.send_signal(signal.SIGTERM)
@@ -455,3 +482,18 @@ def _stored_total(db: Path) -> int:
         return 0
     rows = [row for table, row in dump_sqlite(db) if table == "channel_days"]
     return sum(sum(row[3:6]) for row in rows)  # the negative, neutral, positive columns
+
+
+def test_digest_secret_setting_is_checked_and_never_shown():
+    """A short DIGEST_SECRET stops the start with a message that does not echo it."""
+    # pylint: disable=import-outside-toplevel
+    from bot.settings import BotSettings
+    from service.settings import SettingsError
+
+    base = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+    with pytest.raises(SettingsError) as error:
+        BotSettings.from_env({**base, "DIGEST_SECRET": "curto-demais"})
+    assert "DIGEST_SECRET" in str(error.value) and "curto-demais" not in str(error.value)
+    settings = BotSettings.from_env({**base, "DIGEST_SECRET": DIGEST_SECRET})
+    assert settings.digest_secret == DIGEST_SECRET and DIGEST_SECRET not in repr(settings)
+    assert BotSettings.from_env(base).digest_secret is None

@@ -49,6 +49,7 @@ class TransformersBackend:
         self._model.eval()
         positions = getattr(self._model.config, "max_position_embeddings", MAX_TOKENS + 2) - 2
         self.max_tokens = min(MAX_TOKENS, positions, self._tokenizer.model_max_length)
+        self.predict(["aquecendo o modelo"])  # the first forward pass allocates: not a user's wait
         log.info("loaded model %s on %s (labels %s, max %d tokens)",
                  model, self.device, self._labels, self.max_tokens)
 
