@@ -165,14 +165,15 @@ class FakeSlack:
                     "message": {"text": params.get("text", "")}}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V0001", **(params.get("view") or {})}}
+        return self._reports_api(method, params) or {"ok": True}
+
+    def _reports_api(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """``users.conversations`` (App Home) and ``files_upload_v2``'s steps 1 and 3 (an upload
+        URL here, then the completion); None for other methods."""
         if method == "users.conversations":
             return self._conversations(params)
-        if method.startswith("files."):
-            return self._files(method, params)
-        return {"ok": True}
-
-    def _files(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        """``files_upload_v2``'s steps 1 and 3: an upload URL here, then the completion."""
+        if not method.startswith("files."):
+            return None
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._file_ids):08d}"
             return {"ok": True, "file_id": file_id,

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -137,11 +138,13 @@ def test_report_shows_every_message_once_and_only_for_its_channel(bot, fake_slac
 
 
 def test_bad_period_gets_a_portuguese_message(bot, fake_slack):
-    """An unknown period is answered in Portuguese, privately."""
+    """An unknown period or digest switch is answered in Portuguese, privately."""
     answer = report(bot, fake_slack, "bad", "ontem")
     shown = blocks_text(answer)
     assert answer["response_type"] == "ephemeral"
     assert "Período inválido" in shown and "`hoje`, `7d` ou `30d`" in shown
+    bot.sender.command("resumo talvez", fake_slack.response_url("bad2"))
+    assert "Opção inválida: “talvez”" in blocks_text(reply(fake_slack, "bad2"))
 
 
 def test_report_outside_a_channel_is_refused(bot, fake_slack):
@@ -159,7 +162,7 @@ def test_help_lists_the_report_subcommands(bot, fake_slack):
 
 # ---------------------------------------------------------------- pause
 
-def test_paused_channel_messages_are_not_counted(bot, fake_slack, lexicon_classifier):
+def test_paused_channel_messages_are_not_counted(bot, fake_slack):
     """Messages sent while a channel is paused are never counted; retomar counts again."""
     send(bot, POSITIVE_TEXT)
     send(bot, NEGATIVE_TEXT)
@@ -186,7 +189,6 @@ def test_paused_channel_messages_are_not_counted(bot, fake_slack, lexicon_classi
     send(bot, NEUTRAL_TEXT)
     wait_until(lambda: bot.counter.counted == 4, what="counting again")
     assert analysed(report(bot, fake_slack, "after")) == 3
-    del lexicon_classifier
 
 
 # ---------------------------------------------------------------- share
@@ -327,14 +329,17 @@ def test_digest_endpoint_is_absent_without_a_secret(bot_factory, lexicon_classif
 
 # ---------------------------------------------------------------- two instances
 
-def test_two_instances_count_an_event_once(start, fake_slack, store_env):
+def test_two_instances_count_an_event_once(open_stores, bot_factory, lexicon_classifier,
+                                           fake_slack, firestore_env):
     """Two app instances on one Firestore emulator count the same event once."""
-    if store_env["STORE"] != "firestore":
-        pytest.skip("replicas share the Firestore store")
-    first, second = start(), start()
+    env = {**firestore_env, "FLUSH_INTERVAL": "0"}
+    first, second = (bot_factory(lexicon_classifier, open_stores(env)) for _ in range(2))
     event = message_event(POSITIVE_TEXT)
-    for bot in (first, second, second, first):  # the same event at both, and retried
-        assert bot.sender.event(event, event_id="Ev0SHARED").status_code == 200
+    # the same event at both at once, and retried (Slack, or a load balancer)
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(lambda bot: bot.sender.event(event, event_id="Ev0SHARED").status_code,
+                              (first, second, second, first)))
+    assert codes == [200] * 4
     send(second, NEGATIVE_TEXT, event_id="Ev0SECOND")
     wait_until(lambda: first.counter.counted + second.counter.counted == 2, what="2 counted")
     time.sleep(0.3)
@@ -497,3 +502,32 @@ def test_digest_secret_setting_is_checked_and_never_shown():
     settings = BotSettings.from_env({**base, "DIGEST_SECRET": DIGEST_SECRET})
     assert settings.digest_secret == DIGEST_SECRET and DIGEST_SECRET not in repr(settings)
     assert BotSettings.from_env(base).digest_secret is None
+
+
+def test_event_without_a_team_id_does_not_cost_the_batch_its_counts(bot):
+    """A delivery without a usable team id is skipped; the messages around it are counted."""
+    # pylint: disable=import-outside-toplevel
+    from tests.slack_harness import event_callback
+
+    body = json.loads(event_callback(message_event(POSITIVE_TEXT, team=None)))
+    body["team_id"] = ""
+    assert bot.sender.post(json.dumps(body), SlackSender.JSON).status_code == 200
+    send(bot, NEGATIVE_TEXT)
+    send(bot, POSITIVE_TEXT)
+    wait_until(lambda: bot.counter.counted == 2, what="2 counted")
+    time.sleep(0.2)
+    days = bot.store.daily_counts(TEAM_ID, "C0GERAL", dt.date.today() - dt.timedelta(days=2),
+                                  dt.date.today() + dt.timedelta(days=2))
+    assert sum(tally.total for tally in days.values()) == 2
+    assert bot.counter.dropped == 0  # skipped before the queue, not refused by the store
+
+
+def test_manifest_asks_for_the_report_scopes():
+    """channels:read and groups:read (App Home filter) and files:write (charts) are requested."""
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text(encoding="utf-8"))
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert {"chat:write", "channels:read", "groups:read", "files:write"} <= set(scopes)
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True  # the share button
+    assert "relatorio" in manifest["features"]["slash_commands"][0]["usage_hint"]
