@@ -183,9 +183,9 @@ class Service:
 
     def measure(self, texts: list[str], clients: int, seconds: float) -> dict:
         """Steady-state throughput and latency under ``clients`` clients, with the mean batch size."""
-        before = self.batches()
-        result = run_clients(self.port, texts, clients, seconds, warm=min(seconds / 2, 2.0))
-        after = self.batches()
+        result = run_clients(self.port, texts, clients, seconds, warm=min(seconds / 2, 2.0),
+                             probe=self.batches)
+        before, after = result.pop("probes")
         result["mean_batch"] = (after[1] - before[1]) / max(after[0] - before[0], 1)
         return result
 
@@ -199,50 +199,67 @@ class Service:
         self.log.close()
 
 
-def run_clients(port: int, texts: list[str], clients: int, seconds: float, warm: float) -> dict:
-    """``clients`` threads, each with a keep-alive connection sending one message per request.
+class _Clients:
+    """Client threads, each with a keep-alive connection sending one message per request."""
 
-    They run for ``warm + seconds``; only requests that finish in the last ``seconds``
-    count, so the result is the steady state, not the ramp-up.
-    """
-    bodies = [json.dumps({"texts": [text]}).encode() for text in texts]
-    done: list[tuple[float, float]] = []  # (finished at, latency)
-    errors = []
-    start = threading.Barrier(clients + 1)
-    stop_at = [0.0]
+    def __init__(self, port: int, texts: list[str], clients: int):
+        self.port = port
+        self.bodies = [json.dumps({"texts": [text]}).encode() for text in texts]
+        self.clients = clients
+        self.done: list[tuple[float, float]] = []  # (finished at, latency)
+        self.errors: list[int] = []
+        self.start = threading.Barrier(clients + 1)
+        self.stop_at = 0.0
 
-    def client(index: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    def client(self, index: int) -> None:
+        """One client: send, wait for the answer, send the next, until ``stop_at``."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         mine = []
-        start.wait()
+        self.start.wait()
         i = index
-        while time.perf_counter() < stop_at[0]:
+        while time.perf_counter() < self.stop_at:
             begin = time.perf_counter()
-            conn.request("POST", "/v1/classify", bodies[i % len(bodies)],
+            conn.request("POST", "/v1/classify", self.bodies[i % len(self.bodies)],
                          {"Content-Type": "application/json"})
             response = conn.getresponse()
             response.read()
             end = time.perf_counter()
             if response.status != 200:
-                errors.append(response.status)
+                self.errors.append(response.status)
             mine.append((end, end - begin))
-            i += clients
+            i += self.clients
         conn.close()
-        done.extend(mine)  # one list.extend: atomic under the GIL
+        self.done.extend(mine)  # one list.extend: atomic under the GIL
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+
+def run_clients(port: int, texts: list[str], clients: int, seconds: float, warm: float,
+                probe=None) -> dict:
+    """``clients`` concurrent clients for ``warm + seconds``.
+
+    Only requests that finish in the last ``seconds`` count, so the result is the
+    steady state, not the ramp-up. ``probe`` (if given) is called when the counted
+    window opens and closes; its two results are returned under ``probes``.
+    """
+    load = _Clients(port, texts, clients)
+    threads = [threading.Thread(target=load.client, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
     began = time.perf_counter()
-    stop_at[0] = began + warm + seconds
-    start.wait()
+    load.stop_at = began + warm + seconds
+    load.start.wait()
+    probes = []
+    if probe is not None:
+        time.sleep(max(began + warm - time.perf_counter(), 0))
+        probes.append(probe())
+        time.sleep(max(load.stop_at - time.perf_counter(), 0))
+        probes.append(probe())
     for thread in threads:
         thread.join()
-    if errors:
-        raise RuntimeError(f"{len(errors)} requests failed: {sorted(set(errors))}")
-    counted = [latency for end, latency in done if began + warm <= end <= stop_at[0]]
+    if load.errors:
+        raise RuntimeError(f"{len(load.errors)} requests failed: {sorted(set(load.errors))}")
+    counted = [latency for end, latency in load.done if began + warm <= end <= load.stop_at]
     return {"msg_s": len(counted) / seconds, "p50_ms": statistics.median(counted) * 1000,
-            "requests": len(counted)}
+            "requests": len(counted), "probes": probes}
 
 
 def keep_best(results: dict, key: tuple, result: dict) -> None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
+import signal
 import sys
 import threading
 
+from service.logs import configure_logging
 from service.settings import ServiceSettings, SettingsError
-
-log = logging.getLogger("service")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,6 +54,10 @@ def classify_command(settings: ServiceSettings, texts: list[str]) -> int:
     return 0
 
 
+def _exit_cleanly(_signum, _frame) -> None:
+    raise SystemExit(0)
+
+
 def serve(settings: ServiceSettings) -> int:
     """Serve with uvicorn until SIGTERM/SIGINT; exit 1 if the model cannot be loaded."""
     # pylint: disable=import-outside-toplevel  # keep `--help` and settings errors fast
@@ -65,8 +68,9 @@ def serve(settings: ServiceSettings) -> int:
     app = create_app(settings)
     state = app.state.service
     # No access log: /sintetize/{text} carries message text in its path, and text is never logged.
+    # log_config=None: uvicorn's records go through configure_logging's (redacting) handler.
     config = uvicorn.Config(app, host=settings.host, port=settings.port, access_log=False,
-                            log_level="info", timeout_graceful_shutdown=30)
+                            log_config=None, timeout_graceful_shutdown=30)
     server = uvicorn.Server(config)
 
     def stop_if_load_fails() -> None:
@@ -74,6 +78,11 @@ def serve(settings: ServiceSettings) -> int:
             server.should_exit = True
 
     threading.Thread(target=stop_if_load_fails, name="load-watcher", daemon=True).start()
+    if threading.current_thread() is threading.main_thread():
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again with the
+        # handlers found at start; make that a clean exit (status 0) rather than death by signal.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _exit_cleanly)
     server.run()
     if state.error is not None:
         print(f"Erro ao iniciar o serviço: {state.error}", file=sys.stderr)
@@ -84,9 +93,9 @@ def serve(settings: ServiceSettings) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = ServiceSettings.from_env()
+        configure_logging()  # LOG_LEVEL, LOG_FORMAT
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2

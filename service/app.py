@@ -151,6 +151,8 @@ def _validation_message(exc: RequestValidationError) -> str:
         kind = error.get("type", "")
         if kind == "json_invalid":
             text = "JSON inválido"
+        elif kind == "missing" and loc == "corpo":
+            text = 'envie um objeto JSON {"texts": ["..."]}'
         elif kind == "missing":
             text = "campo obrigatório ausente"
         elif kind in ("model_attributes_type", "dict_type"):

@@ -257,6 +257,14 @@ NEUTRAL_RESULT = {"label": "neutral", "label_pt": "Neutro", "score": 0.6,
                   "scores": {"negative": 0.2, "neutral": 0.6, "positive": 0.2}}
 
 
+def closed_port_url() -> str:
+    """A URL where nothing listens (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
 class ScriptedService:
     """A real HTTP server answering ``POST /v1/classify`` from a script of (status, headers, body|None)
     (None: a valid neutral answer), then valid answers; records the size of each request."""

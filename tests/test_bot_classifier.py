@@ -5,7 +5,6 @@ servers that fail on purpose), the in-process model, and the lexicon fallback.""
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import pytest
@@ -16,7 +15,7 @@ from bot.classifier import (
 )
 from bot.settings import BotSettings
 from service.backends.lexicon import LexiconBackend
-from tests.slack_harness import ScriptedService, ServerThread
+from tests.slack_harness import ScriptedService, ServerThread, closed_port_url
 
 POSITIVE = "Adorei o resultado, equipe incrível, parabéns!"
 NEGATIVE = "Que serviço horrível, estou muito irritado."
@@ -48,14 +47,6 @@ def scripted():
     yield make
     for service in made:
         service.close()
-
-
-def closed_port_url() -> str:
-    """A URL where nothing listens (connection refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
 
 
 # ---------------------------------------------------------------- against the real service

@@ -19,8 +19,8 @@ from bot.classifier import FallbackClassifier, RemoteClassifier
 from bot.memory_store import MemoryStore
 from bot.pipeline import message_day
 from tests.slack_harness import (
-    BOT_ID, BOT_TOKEN, BOT_USER_ID, TEAM_ID, ServerThread, blocks_text, message_event, server_url,
-    start_http_server, wait_until,
+    BOT_ID, BOT_TOKEN, BOT_USER_ID, TEAM_ID, ServerThread, blocks_text, closed_port_url,
+    message_event, server_url, start_http_server, wait_until,
 )
 
 POSITIVE_TEXT = "Que notícia maravilhosa, adorei o resultado! Parabéns, equipe incrível!"
@@ -351,18 +351,9 @@ def test_command_is_acked_before_a_slow_model_answers(bot_factory, fake_slack):
         classifier.close()
 
 
-def _closed_port_url() -> str:
-    import socket  # pylint: disable=import-outside-toplevel
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
-
-
 def test_model_service_down_gets_a_portuguese_message(bot_factory, fake_slack):
     """With the model service down, command and shortcut get a Portuguese 'indisponível' message."""
-    classifier = RemoteClassifier(_closed_port_url(), timeout=2, retries=2, backoff=0.01)
+    classifier = RemoteClassifier(closed_port_url(), timeout=2, retries=2, backoff=0.01)
     bot = bot_factory(classifier)
     bot.sender.command(POSITIVE_TEXT, fake_slack.response_url("down"))
     shown = blocks_text(response_posts(fake_slack, "down")[0])
@@ -375,7 +366,7 @@ def test_model_service_down_gets_a_portuguese_message(bot_factory, fake_slack):
 
 def test_model_service_down_with_lexicon_fallback_is_flagged(bot_factory, fake_slack):
     """With SENTIMENT_FALLBACK=lexicon the answer comes from the lexicon and says so."""
-    classifier = FallbackClassifier(RemoteClassifier(_closed_port_url(), timeout=2, retries=1,
+    classifier = FallbackClassifier(RemoteClassifier(closed_port_url(), timeout=2, retries=1,
                                                      backoff=0.01))
     bot = bot_factory(classifier)
     bot.sender.command(POSITIVE_TEXT, fake_slack.response_url("fb"))

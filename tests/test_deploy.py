@@ -265,7 +265,7 @@ def service_role(baked_model, tmp_path_factory):
 def fake_google():
     """Secret Manager holding the bot's secrets, and a metadata server."""
     google = FakeGoogle({"slack-bot-token": BOT_TOKEN, "slack-signing-secret": SIGNING_SECRET,
-                         "model-service-token": MODEL_TOKEN, "digest-token": "digest-shared-secret"})
+                         "model-service-token": MODEL_TOKEN, "digest-secret": "digest-shared-secret"})
     yield google
     google.close()
 
@@ -462,10 +462,10 @@ def test_no_reference_means_no_network_call(fake_google):
 
 def test_a_missing_secret_names_the_variable_not_a_value(fake_google):
     """A secret that cannot be read is named with its variable, and no value leaks."""
-    env = {**fake_google.env(), "SLACK_BOT_TOKEN": "sm://slack-bot-token", "DIGEST_TOKEN": "sm://nope"}
+    env = {**fake_google.env(), "SLACK_BOT_TOKEN": "sm://slack-bot-token", "DIGEST_SECRET": "sm://nope"}
     with pytest.raises(GcpError) as error:
         resolve_secret_refs(env)
-    assert "DIGEST_TOKEN" in str(error.value) and "404" in str(error.value)
+    assert "DIGEST_SECRET" in str(error.value) and "404" in str(error.value)
     assert BOT_TOKEN not in str(error.value)
 
 

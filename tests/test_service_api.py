@@ -110,6 +110,23 @@ def test_bad_bodies_get_422_with_a_clear_message(client, body, fragment):
     assert "x" * 100 not in detail  # texts are not echoed back
 
 
+def test_a_missing_body_gets_422(client):
+    """A POST without a body is told what to send."""
+    response = client.post("/v1/classify")
+    assert response.status_code == 422
+    assert '{"texts"' in response.json()["detail"]
+
+
+def test_a_model_failure_is_a_json_500_not_a_traceback(tiny_model_dir):
+    """When the forward pass fails, every caller gets a JSON error naming the failure."""
+    backend = TransformersBackend(tiny_model_dir)
+    with TestClient(create_app(ServiceSettings(), backend=backend)) as client:
+        backend.device = "no-such-device"  # the next forward pass cannot run
+        response = client.post("/v1/classify", json={"texts": [POSITIVE]})
+        assert response.status_code == 500
+        assert response.json() == {"detail": "falha do modelo (RuntimeError)"}
+
+
 def test_malformed_json_gets_422(client):
     """Malformed json gets 422."""
     response = client.post("/v1/classify", content=b'{"texts": [',

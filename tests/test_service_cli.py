@@ -2,10 +2,14 @@
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,11 +21,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_service(*args, timeout=120, **env):
-    """Run ``python -m service`` with ``env`` added to a clean offline environment."""
+def service_env(**env) -> dict[str, str]:
+    """A clean offline environment plus ``env``."""
     environ = {key: value for key, value in os.environ.items()
                if key not in ("SENTIMENT_MODEL", "SENTIMENT_BACKEND", "PORT", "HOST", "MODEL_SERVICE_TOKEN")}
     environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", **env)
+    return environ
+
+
+def run_service(*args, timeout=120, **env):
+    """Run ``python -m service`` with ``env`` added to a clean offline environment."""
+    environ = service_env(**env)
     return subprocess.run([sys.executable, "-m", "service", *args], cwd=ROOT, env=environ,
                           capture_output=True, text=True, timeout=timeout, check=False)
 
@@ -61,3 +71,32 @@ def test_a_transformer_that_cannot_load_stops_the_server_at_start(tmp_path):
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "SENTIMENT_MODEL" in done.stderr and "não foi possível carregar" in done.stderr
+
+
+def test_sigterm_is_a_clean_stop():
+    """The server answers, then SIGTERM (what Cloud Run sends) stops it with status 0."""
+    port = free_port()
+    with subprocess.Popen([sys.executable, "-m", "service"], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True,
+                          env=service_env(SENTIMENT_BACKEND="lexicon", PORT=str(port))) as proc:
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, proc.stdout.read()
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the service never became ready"
+                time.sleep(0.1)
+            answer = httpx.get(f"http://127.0.0.1:{port}/sintetize/Que serviço horrível")
+            assert answer.json()["Classificação"] == "Negativo"
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(15) == 0
+            output = proc.stdout.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert "Traceback" not in output
+    assert "horr" not in output and "/sintetize/" not in output  # no access log: text never logged

@@ -22,6 +22,9 @@ class TransformersBackend:
         # pylint: disable=import-outside-toplevel  # torch is heavy: import only when used
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bars in the service's logs
 
         self.model = model
         self._torch = torch
