@@ -52,6 +52,23 @@ class _Item:
 _STOP = object()
 
 
+def gather(take: Callable[[float], object], batch: list, limit: int, deadline: float,
+           stop: object) -> bool:
+    """Append items from ``take(deadline)`` (None once the deadline passed) to ``batch`` until it
+    holds ``limit`` items or time is up. True when ``stop`` came out of the queue (shutting down).
+
+    The coalescing step shared by every micro-batching worker (the model's, the bot's).
+    """
+    while len(batch) < limit:
+        item = take(deadline)
+        if item is None:
+            return False
+        if item is stop:
+            return True
+        batch.append(item)
+    return False
+
+
 class Batcher:
     """Coalesces texts from many callers into model batches run by one worker thread."""
 
@@ -108,10 +125,9 @@ class Batcher:
     def close(self, timeout: float | None = 10.0) -> None:
         """Stop taking work, finish what is queued, and stop the worker."""
         with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._queue.put(_STOP)
+            already_closed, self._closed = self._closed, True
+            if not already_closed:
+                self._queue.put(_STOP)  # behind everything queued: that work is finished first
         self._thread.join(timeout)
 
     def _take(self, block_until: float | None):
@@ -146,14 +162,7 @@ class Batcher:
 
     def _gather(self, batch: list[_Item], deadline: float) -> bool:
         """Add queued items to ``batch`` until it is full or ``deadline``; True if told to stop."""
-        while len(batch) < self.max_batch_size:
-            item = self._take(deadline)
-            if item is None:
-                return False
-            if item is _STOP:
-                return True
-            batch.append(item)
-        return False
+        return gather(self._take, batch, self.max_batch_size, deadline, _STOP)
 
     def _run_batch(self, batch: list[_Item]) -> None:
         live = [item for item in batch if item.future.set_running_or_notify_cancel()]
