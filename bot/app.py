@@ -17,7 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from bot.pipeline import MessageCounter
 from bot.ports import Classifier, TallySink
 from bot.settings import BotSettings
-from handlers import commands, events, home, reports, shortcuts
+from handlers import commands, events, home, moderation, reports, shortcuts
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +68,22 @@ def build_app(settings: BotSettings, classifier: Classifier, store: TallySink,
     to control its life cycle (``close()`` flushes it), or one is made here. ``subcommands`` and
     ``home_sections`` are the extension points for later features (moderation...). With a
     persistent store (:class:`bot.store.Store`) the channel reports come too: ``relatorio``,
-    ``pausar``, ``retomar``, ``resumo``, the share button and the App Home's channel moods.
+    ``pausar``, ``retomar``, ``resumo``, the share button and the App Home's channel moods;
+    and moderation: ``moderacao``, ``limiar``, ``regra``, thread alerts, their buttons, the
+    "Sinalizar para moderação" shortcut and the admin's App Home section.
     Calls ``auth.test`` once (Bolt's token verification) to learn the bot's own ids.
     """
     timezone = ZoneInfo(settings.timezone)
     with_reports = reports.supports_reports(store)
+    with_moderation = moderation.supports_moderation(store)
     if with_reports:
         today = reports.today_in(timezone)
         subcommands = [*reports.subcommands(store, today), *subcommands]
         if home_sections is None:
             home_sections = reports.home_sections(store, today)
+    if with_moderation:
+        subcommands = [*subcommands, *moderation.subcommands(store)]
+        home_sections = home.combine(home_sections, moderation.home_sections(store))
     if counter is None:
         counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
                                  wait_ms=settings.message_batch_wait_ms)
@@ -96,6 +102,9 @@ def build_app(settings: BotSettings, classifier: Classifier, store: TallySink,
     home.register(app, home_sections, extra_help=[sub.help for sub in subcommands])
     if with_reports:
         reports.register(app, store, today)
+    if with_moderation:
+        moderation.register(app, store)
+        counter.add_listener(moderation.thread_watcher(store, app.client))
 
     @app.error
     def log_error(error: Exception) -> None:

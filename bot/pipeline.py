@@ -8,6 +8,7 @@ wait only in memory, for at most ``wait_ms`` plus one model call.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import re
@@ -15,11 +16,13 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping
+from typing import Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.classifier import MAX_TEXT_CHARS, ClassifierInputError, ModelUnavailableError
 from bot.ports import Classifier, Observation, TallySink
+from service.batching import gather
+from service.labels import Classification
 from service.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -84,6 +87,13 @@ class PendingMessage:
     channel_id: str
     day: str
     text: str
+    ts: str = ""  # the message's Slack ts
+    thread_ts: str | None = None  # its thread's root ts, for a reply (see bot.moderation)
+
+
+Classified = Callable[[Sequence[PendingMessage], Sequence[Classification]], None]
+"""A listener told of every classified batch (after the store recorded it), in the worker
+thread: ``listener(messages, results)``. Moderation watches threads this way."""
 
 
 _STOP = object()
@@ -107,6 +117,7 @@ class MessageCounter:
         self.counted = 0
         self.dropped = 0
         self._closed = False
+        self._listeners: list[Classified] = []
         self._thread = threading.Thread(target=self._run, name="message-counter", daemon=True)
         self._thread.start()
 
@@ -119,8 +130,7 @@ class MessageCounter:
             log.warning("a channel message without a valid team or channel id was not counted")
             return False
         if len(message.text) > MAX_TEXT_CHARS:
-            message = PendingMessage(message.team_id, message.channel_id, message.day,
-                                     message.text[:MAX_TEXT_CHARS])
+            message = dataclasses.replace(message, text=message.text[:MAX_TEXT_CHARS])
         with self._lock:
             if self._closed:
                 self.dropped += 1
@@ -132,6 +142,10 @@ class MessageCounter:
                 log.warning("message queue full: a channel message was not counted")
                 return False
         return True
+
+    def add_listener(self, listener: Classified) -> None:
+        """Call ``listener(messages, results)`` after each batch is recorded."""
+        self._listeners.append(listener)
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Classify and record what is queued, then stop the worker."""
@@ -149,17 +163,16 @@ class MessageCounter:
             if first is _STOP:
                 break
             batch = [first]
-            deadline = time.monotonic() + self._wait
-            while len(batch) < self._batch_size:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                batch.append(item)
+            stopping = gather(self._take, batch, self._batch_size,
+                              time.monotonic() + self._wait, _STOP)
             self._process(batch)
+
+    def _take(self, deadline: float):
+        """The next queued message (or the stop marker); None once ``deadline`` has passed."""
+        try:
+            return self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return None
 
     def _process(self, batch: list[PendingMessage]) -> None:
         try:
@@ -185,5 +198,10 @@ class MessageCounter:
                 self.dropped += len(batch)
             log.exception("store.record failed for %d observations", len(batch))
             return
-        with self._lock:
+        for listener in self._listeners:
+            try:
+                listener(batch, results)
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # the worker must survive
+                log.error("a classified-batch listener failed: %s", exc.__class__.__name__)
+        with self._lock:  # after the listeners: a counted message has been fully handled
             self.counted += len(batch)

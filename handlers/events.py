@@ -52,6 +52,7 @@ def register(app: App, store: TallySink, counter: MessageCounter, timezone: Zone
         if not first_delivery(store, body):
             return
         counter.submit(PendingMessage(team_id=team_id, channel_id=event["channel"],
-                                      day=message_day(event["ts"], timezone), text=event["text"]))
+                                      day=message_day(event["ts"], timezone), text=event["text"],
+                                      ts=event["ts"], thread_ts=event.get("thread_ts")))
 
     app.event("message")(ack=ack_event, lazy=[count_message])

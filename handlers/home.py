@@ -13,6 +13,15 @@ HomeSections = Callable[[str, str, Any], Sequence[dict]]
 see e.g. which channels the viewer is in; used by the reports' channel moods)."""
 
 
+def combine(*parts: HomeSections | None) -> HomeSections | None:
+    """One :data:`HomeSections` showing the blocks of each of ``parts`` in order (None: none)."""
+    given = [part for part in parts if part is not None]
+    if not given:
+        return None
+    return lambda team_id, user_id, client: [block for part in given
+                                             for block in part(team_id, user_id, client)]
+
+
 def register(app: App, sections: HomeSections | None = None,
              extra_help: Sequence[messages.SubcommandHelp] = ()) -> None:
     """Publish the Home view after acking the event."""

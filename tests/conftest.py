@@ -45,7 +45,7 @@ def lexicon_classifier():
 
 
 @pytest.fixture()
-def bot_factory(fake_slack):
+def bot_factory(fake_slack):  # pylint: disable=redefined-outer-name  # a fixture
     """Start real bots (Bolt app over uvicorn on port 0) talking to ``fake_slack``; stopped after."""
     from tests.slack_harness import start_bot  # pylint: disable=import-outside-toplevel
 

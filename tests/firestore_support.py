@@ -165,6 +165,15 @@ def sqlite_file_bytes(path: str | Path) -> bytes:
     return data
 
 
+def dump_store(store_env: dict[str, str]) -> tuple[list[Any], str]:
+    """Everything a store of ``store_env`` (see ``firestore_env`` / ``sqlite_env``) holds: its
+    documents or rows, and for SQLite the raw file bytes as lower-case text ("" for Firestore)."""
+    if store_env["STORE"] == "firestore":
+        return list(dump_firestore(store_env["FIRESTORE_EMULATOR_HOST"])), ""
+    raw = sqlite_file_bytes(store_env["SQLITE_PATH"]).decode("utf-8", "replace").lower()
+    return list(dump_sqlite(store_env["SQLITE_PATH"])), raw
+
+
 def find_strings(dump: Iterable[Any], needles: Iterable[str]) -> list[str]:
     """The needles that occur anywhere in a dump (keys, values, paths), case-insensitively."""
     text = json.dumps(list(dump), default=str, ensure_ascii=False).lower()

@@ -68,6 +68,9 @@ class FakeSlack:
         # users.conversations: the channels each user is a member of (answered page_size a page)
         self.memberships: dict[str, list[str]] = {}
         self.page_size = 2
+        # users.info: the workspace's admins and owners; usergroups.users.list: group -> members
+        self.admins: set[str] = set()
+        self.usergroups: dict[str, list[str]] = {}
         self._file_ids = itertools.count(1)
         harness = self
 
@@ -165,7 +168,29 @@ class FakeSlack:
                     "message": {"text": params.get("text", "")}}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V0001", **(params.get("view") or {})}}
-        return self._reports_api(method, params) or {"ok": True}
+        return (self._reports_api(method, params) or self._moderation_api(method, params)
+                or {"ok": True})
+
+    def _moderation_api(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """``chat.getPermalink``, ``chat.update``, ``users.info`` (admins from :attr:`admins`)
+        and ``usergroups.users.list`` (from :attr:`usergroups`); None for other methods."""
+        if method == "chat.getPermalink":
+            channel, ts = params.get("channel"), str(params.get("message_ts"))
+            return {"ok": True, "channel": channel,
+                    "permalink": f"https://teste.slack.com/archives/{channel}/p{ts.replace('.', '')}"}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"),
+                    "text": params.get("text", "")}
+        if method == "users.info":
+            user = str(params.get("user"))
+            return {"ok": True, "user": {"id": user, "team_id": TEAM_ID, "is_admin": user in self.admins,
+                                         "is_owner": False, "is_primary_owner": False}}
+        if method == "usergroups.users.list":
+            group = str(params.get("usergroup"))
+            if group not in self.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": self.usergroups[group]}
+        return None
 
     def _reports_api(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
         """``users.conversations`` (App Home) and ``files_upload_v2``'s steps 1 and 3 (an upload
@@ -363,19 +388,23 @@ def event_callback(event: dict[str, Any], event_id: str | None = None) -> str:
 
 
 def message_action_body(text: str, response_url: str, user_id: str = "U0USER1",
-                        channel_id: str = "C0GERAL",
-                        callback_id: str = "analisar_sentimento") -> str:
-    """A message shortcut's interactivity payload (``payload=<json>`` form body)."""
+                        channel_id: str = "C0GERAL", callback_id: str = "analisar_sentimento",
+                        message_ts: str = "1732600000.000200",
+                        thread_ts: str | None = None) -> str:
+    """A message shortcut's interactivity payload (``payload=<json>`` form body); a reply in
+    a thread carries its root's ``thread_ts``."""
     n = next(_ids)
+    message = {"type": "message", "user": "U0OUTRO", "ts": message_ts, "text": text,
+               "team": TEAM_ID}
+    if thread_ts is not None:
+        message["thread_ts"] = thread_ts
     payload = {
         "type": "message_action", "token": "Nj2rfC2hU8mAfgaJLemZgO7H", "action_ts": f"{time.time():.6f}",
         "team": {"id": TEAM_ID, "domain": "teste"},
         "user": {"id": user_id, "username": "maria", "team_id": TEAM_ID, "name": "maria"},
         "channel": {"id": channel_id, "name": "geral"}, "is_enterprise_install": False,
         "enterprise": None, "callback_id": callback_id, "trigger_id": f"13345224609.8534564800.{n}",
-        "response_url": response_url, "message_ts": "1732600000.000200",
-        "message": {"type": "message", "user": "U0OUTRO", "ts": "1732600000.000200", "text": text,
-                    "team": TEAM_ID},
+        "response_url": response_url, "message_ts": message_ts, "message": message,
     }
     return urlencode({"payload": json.dumps(payload)})
 

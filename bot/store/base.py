@@ -9,6 +9,7 @@ carries none, and nothing here accepts any.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -16,8 +17,9 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
+from bot.moderation import Alert, ModerationRule, ModerationSettings, ThreadEntry, ThreadState
 from bot.ports import Observation, TallySink
 from service.labels import LABELS
 
@@ -29,6 +31,8 @@ TallyKey = tuple[str, str, str]
 
 _SLACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+ThreadChange = Callable[[ThreadState], tuple[ThreadState, Any]]
 
 
 class StoreClosedError(RuntimeError):
@@ -140,6 +144,105 @@ class Store(TallySink, Protocol):
 
     def release_digest(self, team_id: str, channel_id: str, week: str) -> None:
         """Undo :meth:`claim_digest` (the digest could not be posted; a later call may retry)."""
+
+    # -- moderation (see bot.moderation) ---------------------------------------------------
+    def moderation_settings(self, team_id: str) -> ModerationSettings:
+        """A workspace's moderation settings and false-alarm count (defaults when never set)."""
+
+    def set_moderation(self, team_id: str, *, channel_id: str | None = None,
+                       group_id: str | None = None,
+                       rule: ModerationRule | None = None) -> ModerationSettings:
+        """Change the given settings (None keeps the current value); the new settings."""
+
+    def update_thread(self, team_id: str, channel_id: str, thread_ts: str,
+                      change: ThreadChange) -> Any:
+        """Atomically replace a thread's state by ``change(state)[0]`` and return
+        ``change(state)[1]``; ``change`` may run more than once (a retried transaction), so it
+        must be pure. Safe with several instances."""
+
+    def add_alert(self, alert: Alert) -> None:
+        """Keep a new alert; only the newest ``MAX_PENDING_ALERTS`` pending ones are kept."""
+
+    def get_alert(self, team_id: str, alert_id: str) -> Alert | None:
+        """One alert, None when unknown."""
+
+    def resolve_alert(self, team_id: str, alert_id: str, state: str, user_id: str,
+                      at: float) -> Alert | None:
+        """Mark an alert ``acknowledged`` or ``false_alarm`` by ``user_id`` at ``at``; the
+        workspace's false-alarm count goes up once per alert. None when unknown."""
+
+    def mark_alert_posted(self, team_id: str, alert_id: str, channel_id: str, ts: str,
+                          permalink: str | None) -> None:
+        """The alert was posted in the moderators' channel as message ``ts``."""
+
+    def pending_alerts(self, team_id: str) -> list[Alert]:
+        """Alerts waiting for a moderators' channel, newest first."""
+
+
+def moderation_changes(channel_id: str | None, group_id: str | None,
+                       rule: ModerationRule | None) -> dict[str, Any]:
+    """The stored fields that :meth:`Store.set_moderation` changes (ids checked)."""
+    changes: dict[str, Any] = {}
+    if channel_id is not None:
+        changes["channel_id"] = check_id(channel_id, "channel_id")
+    if group_id is not None:
+        changes["group_id"] = check_id(group_id, "group_id")
+    if rule is not None:
+        changes.update(rule_to_fields(rule))
+    return changes
+
+
+def check_ts(value: str, what: str = "ts") -> str:
+    """A Slack message timestamp (``1732600000.000200``); ValueError otherwise."""
+    if not isinstance(value, str) or not _TS.match(value):
+        raise ValueError(f"{what} inválido: {value!r}")
+    return value
+
+
+def check_state(state: str) -> str:
+    """``acknowledged`` or ``false_alarm`` (what a moderator can set)."""
+    if state not in ("acknowledged", "false_alarm"):
+        raise ValueError(f"estado de alerta inválido: {state!r}")
+    return state
+
+
+ALERT_FIELDS = tuple(f.name for f in dataclasses.fields(Alert))
+
+
+def alert_to_fields(alert: Alert) -> dict[str, Any]:
+    """The flat stored shape of an alert (ids, counts, times: never text)."""
+    return dataclasses.asdict(alert)
+
+
+def alert_from_fields(data: Mapping[str, Any]) -> Alert:
+    """The inverse of :func:`alert_to_fields` (unknown fields ignored)."""
+    return Alert(**{name: data[name] for name in ALERT_FIELDS if name in data})
+
+
+def rule_to_fields(rule: ModerationRule) -> dict[str, Any]:
+    """The rule's stored fields."""
+    return dataclasses.asdict(rule)
+
+
+def settings_from_fields(data: Mapping[str, Any]) -> ModerationSettings:
+    """Moderation settings from stored fields (missing ones: the defaults)."""
+    default = ModerationRule()
+    rule = ModerationRule(**{name: type(value)(data.get(name) if data.get(name) is not None
+                                                 else value)
+                             for name, value in dataclasses.asdict(default).items()})
+    return ModerationSettings(channel_id=data.get("channel_id") or None,
+                              group_id=data.get("group_id") or None, rule=rule,
+                              false_alarms=int(data.get("false_alarms") or 0))
+
+
+def entries_to_list(state: ThreadState) -> list[list[float]]:
+    """A thread's entries as ``[[ts, 1 or 0], ...]`` (its stored shape)."""
+    return [[entry.ts, int(entry.negative)] for entry in state.entries]
+
+
+def entries_from_list(raw: Iterable[Sequence[float]]) -> tuple[ThreadEntry, ...]:
+    """The inverse of :func:`entries_to_list`."""
+    return tuple(ThreadEntry(float(ts), bool(negative)) for ts, negative in raw)
 
 
 def check_id(value: str, what: str) -> str:

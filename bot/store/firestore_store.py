@@ -8,6 +8,10 @@ Layout (see the README's "What is stored"):
   read at most 3 documents.
 - ``teams/{team}/days/{YYYY-MM-DD}``: ``channels.{channel}.{label}`` counts (App Home ranking;
   a week is 7 reads).
+- ``moderation/{team}``: the moderation settings and the ``false_alarms`` count;
+  ``moderation/{team}/alerts/{alert id}``: alerts (ids, counts, times, state; no text).
+- ``threads/{team}:{channel}:{thread ts}``: a thread's recent ``entries`` (``ts``, ``negative``)
+  and its last alert, changed in a transaction (two instances never both alert); ``expires_at``.
 - ``event_claims/{event id}``, ``digest_claims/{team}:{channel}:{week}``,
   ``tally_writes/{chunk id}``: claims with an ``expires_at`` field for a TTL policy.
 
@@ -18,6 +22,7 @@ lost answer, that create fails and the whole batch with it, so counts are never 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -31,8 +36,14 @@ from google.api_core import exceptions as gexc
 from google.api_core import retry as retries
 from google.cloud import firestore
 
+from bot.moderation import (
+    MAX_PENDING_ALERTS, THREAD_TTL_S, Alert, ModerationRule, ModerationSettings, ThreadEntry,
+    ThreadState,
+)
 from bot.store.base import (
-    BufferedStore, ChannelSettings, Chunk, Clock, Tally, TallyKey, check_id, iter_days,
+    BufferedStore, ChannelSettings, Chunk, Clock, Tally, TallyKey, ThreadChange,
+    alert_from_fields, alert_to_fields, check_id, check_state, check_ts, iter_days,
+    moderation_changes, settings_from_fields,
 )
 from service.labels import LABELS
 
@@ -40,10 +51,12 @@ log = logging.getLogger(__name__)
 
 CHANNELS, MONTHS, TEAMS, TEAM_DAYS = "channels", "months", "teams", "days"
 EVENT_CLAIMS, DIGEST_CLAIMS, TALLY_WRITES = "event_claims", "digest_claims", "tally_writes"
+MODERATION, ALERTS, THREADS = "moderation", "alerts", "threads"
 TTL_FIELD = "expires_at"
 DIGEST_CLAIM_TTL_S = 60 * 86_400
 WRITE_MARKER_TTL_S = 7 * 86_400
 MAX_BATCH_WRITES = 500
+TRANSACTION_ATTEMPTS = 20  # a busy thread: several instances change its document at once
 
 _SAFE_DOC_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 
@@ -262,6 +275,111 @@ class FirestoreStore(BufferedStore):
         found = [(snap.get("team_id"), snap.get("channel_id"))
                  for snap in query.stream(**self._rpc())]
         return sorted(found)
+
+    # -- moderation ----------------------------------------------------------------------
+    def _moderation_ref(self, team_id: str) -> firestore.DocumentReference:
+        return self.client.collection(MODERATION).document(check_id(team_id, "team_id"))
+
+    def _alert_ref(self, team_id: str, alert_id: str) -> firestore.DocumentReference:
+        return self._moderation_ref(team_id).collection(ALERTS).document(
+            check_id(alert_id, "alert_id"))
+
+    def moderation_settings(self, team_id: str) -> ModerationSettings:
+        """A workspace's moderation settings (defaults when never set)."""
+        snap = self._moderation_ref(team_id).get(**self._rpc())
+        return settings_from_fields(snap.to_dict() if snap.exists else {})
+
+    def set_moderation(self, team_id: str, *, channel_id: str | None = None,
+                       group_id: str | None = None,
+                       rule: ModerationRule | None = None) -> ModerationSettings:
+        """Change the given settings; the new ones."""
+        changes = moderation_changes(channel_id, group_id, rule)
+        if changes:
+            self._moderation_ref(team_id).set({"team_id": team_id, **changes}, merge=True,
+                                              **self._rpc())
+        return self.moderation_settings(team_id)
+
+    def update_thread(self, team_id: str, channel_id: str, thread_ts: str,
+                      change: ThreadChange):
+        """Read, change and write a thread's document in a transaction (retried on contention)."""
+        key = (f"{check_id(team_id, 'team_id')}:{check_id(channel_id, 'channel_id')}:"
+               f"{check_ts(thread_ts, 'thread_ts')}")
+        ref = self.client.collection(THREADS).document(key)
+
+        @firestore.transactional
+        def run(transaction):
+            snap = ref.get(transaction=transaction)
+            data = snap.to_dict() if snap.exists else {}
+            state = ThreadState(
+                tuple(ThreadEntry(float(e["ts"]), bool(e["negative"]))
+                      for e in data.get("entries") or []),
+                data.get("last_alert_at"), int(data.get("last_alert_negatives") or 0))
+            new_state, result = change(state)
+            if new_state != state:
+                transaction.set(ref, {
+                    "team_id": team_id, "channel_id": channel_id, "thread_ts": thread_ts,
+                    "entries": [{"ts": e.ts, "negative": e.negative} for e in new_state.entries],
+                    "last_alert_at": new_state.last_alert_at,
+                    "last_alert_negatives": new_state.last_alert_negatives,
+                    TTL_FIELD: self._expiry(THREAD_TTL_S)})
+            return result
+
+        return run(self.client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+
+    def add_alert(self, alert: Alert) -> None:
+        """Keep a new alert; only the newest pending ones are kept (older ones deleted)."""
+        self._alert_ref(alert.team_id, alert.alert_id).set(
+            {**alert_to_fields(alert), "pending": alert.pending}, **self._rpc())
+        if alert.pending:
+            for extra in self.pending_alerts(alert.team_id)[MAX_PENDING_ALERTS:]:
+                self._alert_ref(alert.team_id, extra.alert_id).delete(**self._rpc())
+
+    def get_alert(self, team_id: str, alert_id: str) -> Alert | None:
+        """One alert, None when unknown."""
+        snap = self._alert_ref(team_id, alert_id).get(**self._rpc())
+        return alert_from_fields(snap.to_dict()) if snap.exists else None
+
+    def _change_alert(self, team_id: str, alert_id: str, change) -> Alert | None:
+        """Apply ``change(alert, transaction) -> alert`` in a transaction."""
+        ref = self._alert_ref(team_id, alert_id)
+
+        @firestore.transactional
+        def run(transaction):
+            snap = ref.get(transaction=transaction)
+            if not snap.exists:
+                return None
+            alert = change(alert_from_fields(snap.to_dict()), transaction)
+            transaction.set(ref, {**alert_to_fields(alert), "pending": alert.pending})
+            return alert
+
+        return run(self.client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+
+    def resolve_alert(self, team_id: str, alert_id: str, state: str, user_id: str,
+                      at: float) -> Alert | None:
+        """Mark an alert acknowledged or a false alarm (counted once per alert)."""
+        check_state(state)
+
+        def change(alert: Alert, transaction) -> Alert:
+            if state == "false_alarm" and alert.state != "false_alarm":
+                transaction.set(self._moderation_ref(team_id),
+                                {"team_id": team_id, "false_alarms": firestore.Increment(1)},
+                                merge=True)
+            return dataclasses.replace(alert, state=state, by=user_id, at=at)
+
+        return self._change_alert(team_id, alert_id, change)
+
+    def mark_alert_posted(self, team_id: str, alert_id: str, channel_id: str, ts: str,
+                          permalink: str | None) -> None:
+        """The alert was posted in the moderators' channel."""
+        self._change_alert(team_id, alert_id, lambda alert, _t: dataclasses.replace(
+            alert, posted_channel=channel_id, posted_ts=ts, permalink=permalink))
+
+    def pending_alerts(self, team_id: str) -> list[Alert]:
+        """Alerts waiting for a moderators' channel, newest first (at most 50 are kept)."""
+        query = self._moderation_ref(team_id).collection(ALERTS).where(
+            filter=firestore.FieldFilter("pending", "==", True))
+        found = [alert_from_fields(snap.to_dict()) for snap in query.stream(**self._rpc())]
+        return sorted(found, key=lambda a: a.created_at, reverse=True)
 
     def _release(self) -> None:
         if self._owns_client:

@@ -5,14 +5,21 @@ Several processes may share the file (WAL mode, a busy timeout); claims are atom
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
+from bot.moderation import (
+    MAX_PENDING_ALERTS, THREAD_TTL_S, Alert, ModerationRule, ModerationSettings, ThreadState,
+)
 from bot.store.base import (
-    BufferedStore, ChannelSettings, Chunk, Clock, Tally, check_id,
+    BufferedStore, ChannelSettings, Chunk, Clock, Tally, ThreadChange, alert_from_fields,
+    alert_to_fields, check_id, check_state, check_ts, entries_from_list, entries_to_list,
+    moderation_changes, settings_from_fields,
 )
 from service.labels import LABELS
 
@@ -35,6 +42,23 @@ CREATE TABLE IF NOT EXISTS channel_settings (
 CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY, expires_at REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS moderation_settings (
+    team_id TEXT PRIMARY KEY, channel_id TEXT, group_id TEXT, threshold REAL,
+    min_negatives INTEGER, window_messages INTEGER, window_minutes INTEGER,
+    false_alarms INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS threads (
+    team_id TEXT NOT NULL, channel_id TEXT NOT NULL, thread_ts TEXT NOT NULL,
+    entries TEXT NOT NULL, last_alert_at REAL, last_alert_negatives INTEGER NOT NULL DEFAULT 0,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (team_id, channel_id, thread_ts)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alerts (
+    team_id TEXT NOT NULL, alert_id TEXT NOT NULL, fields TEXT NOT NULL,
+    pending INTEGER NOT NULL, created_at REAL NOT NULL,
+    PRIMARY KEY (team_id, alert_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (team_id, pending, created_at);
 """
 
 _FIELDS = list(LABELS) + [f"score_{label}" for label in LABELS]
@@ -45,6 +69,7 @@ _UPSERT = (
     + ", ".join(f"{name} = {name} + excluded.{name}" for name in _FIELDS)
 )
 DIGEST_CLAIM_TTL_S = 60 * 86_400
+_RULE = [f.name for f in dataclasses.fields(ModerationRule)]
 
 
 class SqliteStore(BufferedStore):
@@ -120,6 +145,7 @@ class SqliteStore(BufferedStore):
         ]
         # Expired claims go with the periodic write, so the table stays small.
         statements.append(("DELETE FROM claims WHERE expires_at <= ?", (self.clock(),)))
+        statements.append(("DELETE FROM threads WHERE expires_at <= ?", (self.clock(),)))
         self._transaction(statements)
 
     def _read_days(self, team_id: str, channel_id: str,
@@ -166,6 +192,131 @@ class SqliteStore(BufferedStore):
         return [(row[0], row[1]) for row in self._query(
             "SELECT team_id, channel_id FROM channel_settings WHERE digest = 1 "
             "ORDER BY team_id, channel_id")]
+
+    # -- moderation ----------------------------------------------------------------------
+    def moderation_settings(self, team_id: str) -> ModerationSettings:
+        """A workspace's moderation settings (defaults when never set)."""
+        rows = self._query(f"SELECT channel_id, group_id, false_alarms, {', '.join(_RULE)} "
+                           "FROM moderation_settings WHERE team_id = ?", (team_id,))
+        if not rows:
+            return ModerationSettings()
+        names = ["channel_id", "group_id", "false_alarms", *_RULE]
+        return settings_from_fields(dict(zip(names, rows[0])))
+
+    def set_moderation(self, team_id: str, *, channel_id: str | None = None,
+                       group_id: str | None = None,
+                       rule: ModerationRule | None = None) -> ModerationSettings:
+        """Change the given settings; the new ones."""
+        check_id(team_id, "team_id")
+        changes = moderation_changes(channel_id, group_id, rule)
+        if changes:
+            names = list(changes)
+            self._transaction([
+                ("INSERT OR IGNORE INTO moderation_settings (team_id) VALUES (?)", (team_id,)),
+                (f"UPDATE moderation_settings SET {', '.join(f'{n} = ?' for n in names)} "
+                 "WHERE team_id = ?", (*changes.values(), team_id)),
+            ])
+        return self.moderation_settings(team_id)
+
+    def update_thread(self, team_id: str, channel_id: str, thread_ts: str,
+                      change: ThreadChange):
+        """Read, change and write a thread's state in one immediate transaction."""
+        key = (check_id(team_id, "team_id"), check_id(channel_id, "channel_id"),
+               check_ts(thread_ts, "thread_ts"))
+        with self._db_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT entries, last_alert_at, last_alert_negatives FROM threads "
+                    "WHERE team_id = ? AND channel_id = ? AND thread_ts = ?", key).fetchone()
+                state = ThreadState() if row is None else ThreadState(
+                    entries_from_list(json.loads(row[0])), row[1], row[2])
+                new_state, result = change(state)
+                if new_state != state:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO threads (team_id, channel_id, thread_ts, entries, "
+                        "last_alert_at, last_alert_negatives, expires_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (*key, json.dumps(entries_to_list(new_state)), new_state.last_alert_at,
+                         new_state.last_alert_negatives, self.clock() + THREAD_TTL_S))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+    def _put_alert(self, alert: Alert) -> tuple[str, tuple]:
+        return ("INSERT OR REPLACE INTO alerts (team_id, alert_id, fields, pending, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (alert.team_id, alert.alert_id, json.dumps(alert_to_fields(alert)),
+                 int(alert.pending), alert.created_at))
+
+    def add_alert(self, alert: Alert) -> None:
+        """Keep a new alert; only the newest pending ones are kept."""
+        check_id(alert.team_id, "team_id")
+        check_id(alert.alert_id, "alert_id")
+        self._transaction([
+            self._put_alert(alert),
+            ("DELETE FROM alerts WHERE team_id = ? AND pending = 1 AND alert_id NOT IN ("
+             "SELECT alert_id FROM alerts WHERE team_id = ? AND pending = 1 "
+             "ORDER BY created_at DESC LIMIT ?)",
+             (alert.team_id, alert.team_id, MAX_PENDING_ALERTS)),
+        ])
+
+    def get_alert(self, team_id: str, alert_id: str) -> Alert | None:
+        """One alert, None when unknown."""
+        rows = self._query("SELECT fields FROM alerts WHERE team_id = ? AND alert_id = ?",
+                           (team_id, alert_id))
+        return alert_from_fields(json.loads(rows[0][0])) if rows else None
+
+    def _change_alert(self, team_id: str, alert_id: str, change) -> Alert | None:
+        """Apply ``change(alert) -> (alert, extra statements)`` in one transaction."""
+        with self._db_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT fields FROM alerts WHERE team_id = ? AND alert_id = ?",
+                                   (team_id, alert_id)).fetchone()
+                if row is None:
+                    conn.execute("ROLLBACK")
+                    return None
+                alert, extra = change(alert_from_fields(json.loads(row[0])))
+                for sql, args in [self._put_alert(alert), *extra]:
+                    conn.execute(sql, args)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return alert
+
+    def resolve_alert(self, team_id: str, alert_id: str, state: str, user_id: str,
+                      at: float) -> Alert | None:
+        """Mark an alert acknowledged or a false alarm (counted once per alert)."""
+        check_state(state)
+
+        def change(alert: Alert):
+            extra = []
+            if state == "false_alarm" and alert.state != "false_alarm":
+                extra = [("INSERT OR IGNORE INTO moderation_settings (team_id) VALUES (?)",
+                          (team_id,)),
+                         ("UPDATE moderation_settings SET false_alarms = false_alarms + 1 "
+                          "WHERE team_id = ?", (team_id,))]
+            return dataclasses.replace(alert, state=state, by=user_id, at=at), extra
+
+        return self._change_alert(team_id, alert_id, change)
+
+    def mark_alert_posted(self, team_id: str, alert_id: str, channel_id: str, ts: str,
+                          permalink: str | None) -> None:
+        """The alert was posted in the moderators' channel."""
+        self._change_alert(team_id, alert_id, lambda alert: (dataclasses.replace(
+            alert, posted_channel=channel_id, posted_ts=ts, permalink=permalink), []))
+
+    def pending_alerts(self, team_id: str) -> list[Alert]:
+        """Alerts waiting for a moderators' channel, newest first."""
+        rows = self._query("SELECT fields FROM alerts WHERE team_id = ? AND pending = 1 "
+                           "ORDER BY created_at DESC", (team_id,))
+        return [alert_from_fields(json.loads(row[0])) for row in rows]
 
     def _release(self) -> None:
         with self._db_lock:
