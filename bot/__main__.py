@@ -1,18 +1,18 @@
 """``python -m bot``: run the Slack bot (HTTP mode, or Socket Mode when ``SLACK_APP_TOKEN`` is set).
 
 ``python -m bot report ...`` is dispatched to ``bot.export.main(argv)`` (the export command of
-the reports feature) when that module exists.
+the reports feature).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import logging
 import signal
 import sys
 from typing import Sequence
 
+from bot.store import StoreSettings, open_store
 from service.logs import configure_logging
 from service.settings import SettingsError
 
@@ -41,26 +41,13 @@ def _read_settings():
         settings = BotSettings.from_env()
     except SettingsError as exc:
         problems.extend(exc.problems)
-    if importlib.util.find_spec("bot.store") is not None:
-        from bot.store import StoreSettings
-        try:
-            store_settings = StoreSettings.from_env()
-        except SettingsError as exc:
-            problems.extend(exc.problems)
+    try:
+        store_settings = StoreSettings.from_env()
+    except SettingsError as exc:
+        problems.extend(exc.problems)
     if problems:
         raise SettingsError(problems)
     return settings, store_settings
-
-
-def open_store(store_settings):
-    """The tally store: ``bot.store`` (SQLite or Firestore, from ``STORE``) when present, else
-    the in-memory :class:`bot.memory_store.MemoryStore`."""
-    # pylint: disable=import-outside-toplevel
-    if store_settings is not None:
-        from bot.store import open_store as open_persistent_store
-        return open_persistent_store(settings=store_settings)
-    from bot.memory_store import MemoryStore
-    return MemoryStore()
 
 
 def _exit_cleanly(signum: int, _frame) -> None:
@@ -94,9 +81,7 @@ def serve(app, settings, routes=()) -> None:
 def _shut_down(counter, store, classifier) -> None:
     """Classify and record the queued messages, flush the store, release the model."""
     counter.close()
-    close_store = getattr(store, "close", None)
-    if close_store is not None:
-        close_store()
+    store.close()
     classifier.close()
 
 
@@ -122,7 +107,7 @@ def run(argv: Sequence[str] = ()) -> int:
         classifier = build_classifier(settings)
     except BackendLoadError as exc:
         return _fail(f"Não foi possível carregar o modelo: {exc}")
-    store = open_store(store_settings)
+    store = open_store(settings=store_settings)
     counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
                              wait_ms=settings.message_batch_wait_ms)
     try:
@@ -150,10 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(USAGE)
         return 0
     if args and args[0] in SUBCOMMANDS:
-        module_name = SUBCOMMANDS[args[0]]
-        if importlib.util.find_spec(module_name) is None:
-            return _fail(f"o subcomando {args[0]!r} ainda não está disponível nesta versão")
-        return int(importlib.import_module(module_name).main(args[1:]))
+        return int(importlib.import_module(SUBCOMMANDS[args[0]]).main(args[1:]))
     if args:
         return _fail(f"argumento desconhecido {args[0]!r}\n{USAGE}")
     return run(args)

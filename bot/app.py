@@ -15,8 +15,9 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.pipeline import MessageCounter
-from bot.ports import Classifier, TallySink
+from bot.ports import Classifier
 from bot.settings import BotSettings
+from bot.store import Store
 from handlers import commands, events, home, moderation, reports, shortcuts
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def build_web_client(settings: BotSettings) -> WebClient:
     )
 
 
-def build_app(settings: BotSettings, classifier: Classifier, store: TallySink,
+def build_app(settings: BotSettings, classifier: Classifier, store: Store,
               counter: MessageCounter | None = None, *,
               subcommands: Sequence[commands.Subcommand] = (),
               home_sections: home.HomeSections | None = None,
@@ -65,25 +66,20 @@ def build_app(settings: BotSettings, classifier: Classifier, store: TallySink,
     """Build the Bolt app with every listener registered.
 
     ``counter`` batches channel messages for ``classifier`` and hands them to ``store``; pass one
-    to control its life cycle (``close()`` flushes it), or one is made here. ``subcommands`` and
-    ``home_sections`` are the extension points for later features (moderation...). With a
-    persistent store (:class:`bot.store.Store`) the channel reports come too: ``relatorio``,
-    ``pausar``, ``retomar``, ``resumo``, the share button and the App Home's channel moods;
-    and moderation: ``moderacao``, ``limiar``, ``regra``, thread alerts, their buttons, the
-    "Sinalizar para moderação" shortcut and the admin's App Home section.
+    to control its life cycle (``close()`` flushes it), or one is made here. Registered: the
+    command and its help, the "Analisar sentimento" shortcut, channel messages, the App Home;
+    the channel reports (``relatorio``, ``pausar``, ``retomar``, ``resumo``, the share button,
+    the App Home's channel moods); and moderation (``moderacao``, ``limiar``, ``regra``, thread
+    alerts and their buttons, the "Sinalizar para moderação" shortcut, the admin's App Home
+    section). ``subcommands`` and ``home_sections`` are extension points for later features.
     Calls ``auth.test`` once (Bolt's token verification) to learn the bot's own ids.
     """
     timezone = ZoneInfo(settings.timezone)
-    with_reports = reports.supports_reports(store)
-    with_moderation = moderation.supports_moderation(store)
-    if with_reports:
-        today = reports.today_in(timezone)
-        subcommands = [*reports.subcommands(store, today), *subcommands]
-        if home_sections is None:
-            home_sections = reports.home_sections(store, today)
-    if with_moderation:
-        subcommands = [*subcommands, *moderation.subcommands(store)]
-        home_sections = home.combine(home_sections, moderation.home_sections(store))
+    today = reports.today_in(timezone)
+    subcommands = [*reports.subcommands(store, today), *subcommands, *moderation.subcommands(store)]
+    if home_sections is None:
+        home_sections = reports.home_sections(store, today)
+    home_sections = home.combine(home_sections, moderation.home_sections(store))
     if counter is None:
         counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
                                  wait_ms=settings.message_batch_wait_ms)
@@ -100,11 +96,9 @@ def build_app(settings: BotSettings, classifier: Classifier, store: TallySink,
     shortcuts.register(app, classifier)
     events.register(app, store, counter, timezone)
     home.register(app, home_sections, extra_help=[sub.help for sub in subcommands])
-    if with_reports:
-        reports.register(app, store, today)
-    if with_moderation:
-        moderation.register(app, store)
-        counter.add_listener(moderation.thread_watcher(store, app.client))
+    reports.register(app, store, today)
+    moderation.register(app, store)
+    counter.add_listener(moderation.thread_watcher(store, app.client))
 
     @app.error
     def log_error(error: Exception) -> None:
@@ -114,10 +108,10 @@ def build_app(settings: BotSettings, classifier: Classifier, store: TallySink,
     return app
 
 
-def build_routes(settings: BotSettings, app: App, store: Any) -> list[Any]:
+def build_routes(settings: BotSettings, app: App, store: Store) -> list[Any]:
     """HTTP routes besides ``/slack/events`` (for :func:`bot.server.create_asgi_app`):
     ``POST /tasks/digest`` when ``DIGEST_SECRET`` is set and the store keeps reports."""
-    if not settings.digest_secret or not reports.supports_reports(store):
+    if not settings.digest_secret:
         return []
     # pylint: disable=import-outside-toplevel  # only loaded when the endpoint is on
     from bot.digest import digest_job, digest_route

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App
 
 from bot.pipeline import MessageCounter, PendingMessage, countable, message_day, valid_id
-from bot.ports import TallySink
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def first_delivery(store: TallySink, body: dict) -> bool:
+def first_delivery(store: Store, body: dict) -> bool:
     """False when this event was already claimed (a Slack retry, ``X-Slack-Retry-Num``, or another
     instance got it first); events without an id are always processed."""
     event_id = body.get("event_id")
@@ -26,14 +26,12 @@ def first_delivery(store: TallySink, body: dict) -> bool:
     return False
 
 
-def channel_paused(store: TallySink, team_id: str, channel_id: str) -> bool:
-    """True when the channel's members paused its analysis (``/sentimento pausar``); a store
-    without channel switches (the in-memory one) never pauses."""
-    settings = getattr(store, "channel_settings", None)
-    return settings is not None and settings(team_id, channel_id).paused
+def channel_paused(store: Store, team_id: str, channel_id: str) -> bool:
+    """True when the channel's members paused its analysis (``/sentimento pausar``)."""
+    return store.channel_settings(team_id, channel_id).paused
 
 
-def register(app: App, store: TallySink, counter: MessageCounter, timezone: ZoneInfo) -> None:
+def register(app: App, store: Store, counter: MessageCounter, timezone: ZoneInfo) -> None:
     """Listen to ``message`` events (``message.channels`` and ``message.groups``)."""
 
     def ack_event(ack: Ack) -> None:

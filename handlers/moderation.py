@@ -32,15 +32,8 @@ from service.labels import Classification
 
 log = logging.getLogger(__name__)
 
-MODERATION_STORE_METHODS = ("moderation_settings", "set_moderation", "update_thread", "add_alert",
-                            "get_alert", "resolve_alert", "mark_alert_posted", "pending_alerts")
 SLACK_ERRORS = (SlackApiError, SlackClientError)
 Clock = Callable[[], float]
-
-
-def supports_moderation(store: Any) -> bool:
-    """True for a store that keeps moderation state (:class:`bot.store.Store`)."""
-    return all(callable(getattr(store, name, None)) for name in MODERATION_STORE_METHODS)
 
 
 def valid_ts(value: object) -> bool:

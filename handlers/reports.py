@@ -27,16 +27,8 @@ log = logging.getLogger(__name__)
 HOME_DAYS = 7
 HOME_CHANNELS = 10
 MAX_CONVERSATION_PAGES = 20
-REPORT_STORE_METHODS = ("daily_counts", "top_channels", "channel_settings", "set_paused",
-                        "set_digest", "digest_channels", "claim_digest", "release_digest")
 
 Today = Callable[[], dt.date]
-
-
-def supports_reports(store: Any) -> bool:
-    """True for a store with everything reports need (:class:`bot.store.Store`), False for
-    the in-memory tally sink."""
-    return all(callable(getattr(store, name, None)) for name in REPORT_STORE_METHODS)
 
 
 def today_in(timezone: ZoneInfo) -> Today:

@@ -10,9 +10,12 @@ Payloads follow the shapes in Slack's documentation.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +26,8 @@ from urllib.parse import parse_qs, urlencode
 import httpx
 import uvicorn
 from slack_sdk.signature import SignatureVerifier
+
+from bot.store import StoreSettings, open_store
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-1234-5678-testtokenvalue"
@@ -508,12 +513,35 @@ class RunningBot:
     app: Any
     server: ServerThread
     sender: SlackSender
+    store_dir: str | None = None  # set when the harness made the store: closed and removed
 
     def close(self) -> None:
-        """Stop the server, then flush the message counter."""
+        """Stop the server, then flush the message counter (and close a store made for it)."""
         self.sender.close()
         self.server.close()
         self.counter.close()
+        if self.store_dir is not None:
+            self.store.close()
+            shutil.rmtree(self.store_dir, ignore_errors=True)
+
+    def counted(self, channel_id: str | None = None, day: str | None = None) -> dict[str, int]:
+        """Messages counted per label, read back through the store's own queries: one channel
+        (or the whole workspace), one day (or every day of the test payloads' years)."""
+        return counted(self.store, TEAM_ID, channel_id, day)
+
+
+def counted(store, team_id: str, channel_id: str | None = None,
+            day: str | None = None) -> dict[str, int]:
+    """Messages counted per label in ``store`` for a channel or a workspace, on ``day`` or over
+    2024-2026 (the dates test payloads use)."""
+    start, end = ((dt.date.fromisoformat(day),) * 2 if day
+                  else (dt.date(2024, 1, 1), dt.date(2026, 12, 31)))
+    if channel_id is None:
+        tallies = [activity.tally for activity in store.top_channels(team_id, start, end, 1000)]
+    else:
+        tallies = list(store.daily_counts(team_id, channel_id, start, end).values())
+    return {label: sum(t.counts[label] for t in tallies)
+            for label in ("negative", "neutral", "positive")}
 
 
 def bot_env(slack: FakeSlack, **overrides: str) -> dict[str, str]:
@@ -529,16 +557,20 @@ def start_bot(slack: FakeSlack, classifier, store=None, env: dict[str, str] | No
     as ``POST /tasks/digest`` when ``DIGEST_SECRET`` is set, and ``extra_routes``)."""
     # pylint: disable=import-outside-toplevel  # the harness module stays importable on its own
     from bot import app as bot_app
-    from bot.memory_store import MemoryStore
     from bot.pipeline import MessageCounter
     from bot.server import create_asgi_app
     from bot.settings import BotSettings
 
     settings = BotSettings.from_env(env if env is not None else bot_env(slack))
-    store = MemoryStore() if store is None else store
+    store_dir = None
+    if store is None:  # a real SQLite store of its own, removed when the bot closes
+        store_dir = tempfile.mkdtemp(prefix="sentimento-bot-")
+        store = open_store(settings=StoreSettings(backend="sqlite", flush_interval=0,
+                                                  sqlite_path=f"{store_dir}/bot.db"))
     counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
                              wait_ms=settings.message_batch_wait_ms)
     app = bot_app.build_app(settings, classifier, store, counter, **build_kwargs)
     server = ServerThread(create_asgi_app(app, settings.slack_signing_secret,
                                           [*bot_app.build_routes(settings, app, store), *extra_routes]))
-    return RunningBot(settings, classifier, store, counter, app, server, SlackSender(server.url))
+    return RunningBot(settings, classifier, store, counter, app, server, SlackSender(server.url),
+                      store_dir)

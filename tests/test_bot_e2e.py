@@ -7,6 +7,7 @@ service over HTTP; failure modes use small real HTTP servers (slow, down).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
@@ -16,7 +17,6 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from bot.classifier import FallbackClassifier, RemoteClassifier
-from bot.memory_store import MemoryStore
 from bot.pipeline import message_day
 from tests.slack_harness import (
     BOT_ID, BOT_TOKEN, BOT_USER_ID, TEAM_ID, ServerThread, blocks_text, closed_port_url,
@@ -44,7 +44,7 @@ def model_service():
 
 @pytest.fixture()
 def bot(bot_factory, lexicon_classifier):
-    """A bot on the in-process lexicon with an in-memory store."""
+    """A bot on the in-process lexicon with its own SQLite store."""
     return bot_factory(lexicon_classifier)
 
 
@@ -186,11 +186,12 @@ def test_channel_messages_are_counted_per_label_and_day(bot, fake_slack):
         assert bot.sender.event(message_event(text, ts=ts)).status_code == 200
     assert bot.sender.event(message_event(NEGATIVE_TEXT, channel="G0PRIV", channel_type="group",
                                           ts=ts)).status_code == 200
-    wait_until(lambda: sum(bot.store.total().values()) == 5, what="5 counted messages")
-    day = bot.store.tally(TEAM_ID, "C0GERAL", "2024-11-26")
+    wait_until(lambda: sum(bot.counted().values()) == 5, what="5 counted messages")
+    day = bot.counted("C0GERAL", "2024-11-26")
     assert (day["positive"], day["negative"], day["neutral"]) == (2, 1, 1)
-    assert bot.store.total(TEAM_ID, "G0PRIV")["negative"] == 1
-    assert day["positive_score_sum"] > 1.0
+    assert bot.counted("G0PRIV")["negative"] == 1
+    stored = bot.store.daily_counts(TEAM_ID, "C0GERAL", dt.date(2024, 11, 26), dt.date(2024, 11, 26))
+    assert stored["2024-11-26"].score_sums["positive"] > 1.0  # the scores are summed too
 
 
 @pytest.mark.parametrize("event", [
@@ -212,9 +213,9 @@ def test_skipped_messages_are_not_counted(bot, event):
     """Bots, the bot itself, edits, deletions, joins, subtypes, DMs and empty texts are not counted."""
     assert bot.sender.event(event).status_code == 200
     bot.sender.event(message_event(POSITIVE_TEXT))  # a marker that is counted
-    wait_until(lambda: sum(bot.store.total().values()) >= 1, what="the marker")
+    wait_until(lambda: sum(bot.counted().values()) >= 1, what="the marker")
     time.sleep(0.1)
-    assert bot.store.total() == {"negative": 0, "neutral": 0, "positive": 1}
+    assert bot.counted() == {"negative": 0, "neutral": 0, "positive": 1}
 
 
 def test_retried_delivery_is_counted_once(bot):
@@ -224,9 +225,9 @@ def test_retried_delivery_is_counted_once(bot):
     for retry in (1, 2, 3):
         assert bot.sender.event(event, event_id="Ev0RETRY01", retry_num=retry).status_code == 200
     bot.sender.event(message_event(NEGATIVE_TEXT), event_id="Ev0OTHER01")
-    wait_until(lambda: sum(bot.store.total().values()) >= 2, what="two counted")
+    wait_until(lambda: sum(bot.counted().values()) >= 2, what="two counted")
     time.sleep(0.1)
-    assert bot.store.total() == {"negative": 1, "neutral": 0, "positive": 1}
+    assert bot.counted() == {"negative": 1, "neutral": 0, "positive": 1}
 
 
 def test_day_follows_the_configured_time_zone(bot_factory, lexicon_classifier, fake_slack):
@@ -239,9 +240,9 @@ def test_day_follows_the_configured_time_zone(bot_factory, lexicon_classifier, f
     bot = bot_factory(lexicon_classifier, env=bot_env(fake_slack, TIMEZONE="Asia/Tokyo"))
     ts = "1732665600.000100"
     bot.sender.event(message_event(POSITIVE_TEXT, ts=ts))
-    wait_until(lambda: sum(bot.store.total().values()) == 1, what="counted")
+    wait_until(lambda: sum(bot.counted().values()) == 1, what="counted")
     assert message_day(ts, ZoneInfo("Asia/Tokyo")) == "2024-11-27"
-    assert bot.store.tally(TEAM_ID, "C0GERAL", "2024-11-27")["positive"] == 1
+    assert bot.counted("C0GERAL", "2024-11-27")["positive"] == 1
 
 
 # ---------------------------------------------------------------- shortcut and App Home
@@ -387,10 +388,10 @@ def test_channel_messages_reach_the_model_service_in_batches(bot_factory, fake_s
         bot = bot_factory(classifier, env=bot_env(fake_slack, MESSAGE_BATCH_WAIT_MS="300"))
         for i in range(12):
             assert bot.sender.event(message_event(f"mensagem {i}: bom dia")).status_code == 200
-        wait_until(lambda: sum(bot.store.total().values()) == 12, what="12 counted")
+        wait_until(lambda: sum(bot.counted().values()) == 12, what="12 counted")
         assert sum(service.sizes) == 12
         assert len(service.sizes) < 12 and max(service.sizes) > 1
-        assert bot.store.total()["neutral"] == 12
+        assert bot.counted()["neutral"] == 12
     finally:
         classifier.close()
         service.close()
@@ -399,11 +400,11 @@ def test_channel_messages_reach_the_model_service_in_batches(bot_factory, fake_s
 def test_channel_messages_through_the_model_service(bot_factory, model_service):
     """Channel messages classified by the real model service over HTTP are all counted."""
     classifier = RemoteClassifier(model_service, timeout=10)
-    bot = bot_factory(classifier, store=MemoryStore())
+    bot = bot_factory(classifier)
     for text in [POSITIVE_TEXT] * 3 + [NEGATIVE_TEXT] * 2:
         bot.sender.event(message_event(text))
-    wait_until(lambda: sum(bot.store.total().values()) == 5, what="5 counted")
-    assert bot.store.total() == {"negative": 2, "neutral": 0, "positive": 3}
+    wait_until(lambda: sum(bot.counted().values()) == 5, what="5 counted")
+    assert bot.counted() == {"negative": 2, "neutral": 0, "positive": 3}
     classifier.close()
 
 

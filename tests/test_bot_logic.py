@@ -1,5 +1,4 @@
-"""The bot's pure logic without Slack: formats, command parsing, message filters, days, the
-in-memory tally sink."""
+"""The bot's pure logic without Slack: formats, command parsing, message filters, days."""
 
 from __future__ import annotations
 
@@ -8,9 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import messages
-from bot.memory_store import MemoryStore
 from bot.pipeline import analysable, countable, message_day
-from bot.ports import Observation
 from service.labels import Classification
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -112,41 +109,3 @@ def test_analysable():
 def test_message_day_in_sao_paulo(ts, day):
     """Slack timestamps map to the São Paulo calendar day."""
     assert message_day(ts, SP) == day
-
-
-def _obs(label, channel="C1", day="2026-11-26"):
-    scores = {"negative": 0.0, "neutral": 0.0, "positive": 0.0, label: 0.8}
-    return Observation(team_id="T1", channel_id=channel, day=day, label=label, scores=scores)
-
-
-def test_memory_store_counts_and_sums():
-    """The in-memory store counts labels and sums scores per channel and day."""
-    store = MemoryStore()
-    store.record([_obs("positive"), _obs("positive"), _obs("negative"), _obs("neutral", channel="C2")])
-    tally = store.tally("T1", "C1", "2026-11-26")
-    assert (tally["positive"], tally["negative"], tally["neutral"]) == (2, 1, 0)
-    assert tally["positive_score_sum"] == pytest.approx(1.6)
-    assert store.total() == {"negative": 1, "neutral": 1, "positive": 2}
-    assert store.total("T1", "C2") == {"negative": 0, "neutral": 1, "positive": 0}
-
-
-def test_memory_store_claims_once_until_expiry():
-    """An event id is claimed once until its expiry."""
-    now = [0.0]
-    store = MemoryStore(event_ttl_s=60, clock=lambda: now[0])
-    assert store.claim_event("Ev1") and not store.claim_event("Ev1")
-    now[0] = 59
-    assert not store.claim_event("Ev1")
-    now[0] = 61
-    assert store.claim_event("Ev1")
-
-
-def test_memory_store_is_bounded():
-    """The in-memory store evicts the oldest event ids and days beyond its bounds."""
-    store = MemoryStore(max_events=3, max_days=2)
-    for key in ("a", "b", "c", "d"):
-        assert store.claim_event(key)
-    assert store.claim_event("a")  # evicted as the oldest, so claimable again
-    store.record([_obs("positive", day=d) for d in ("2026-11-24", "2026-11-25", "2026-11-26")])
-    assert store.tally("T1", "C1", "2026-11-24")["positive"] == 0
-    assert store.tally("T1", "C1", "2026-11-26")["positive"] == 1
