@@ -18,6 +18,14 @@ def tiny_model_dir(tmp_path_factory):
 
     return str(build_model(tmp_path_factory.mktemp("tiny-xlmr"), size="tiny", labels="cardiffnlp"))
 
+@pytest.fixture(name="lexicon", scope="session")
+def lexicon_backend():
+    """The real LeIA lexicon backend: deterministic, real labels."""
+    from service.backends.lexicon import LexiconBackend  # pylint: disable=import-outside-toplevel
+
+    return LexiconBackend()
+
+
 # Store fixtures (firestore_emulator, firestore_env, sqlite_env) and dump helpers.
 pytest_plugins = ["tests.firestore_support"]
 

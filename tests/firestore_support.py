@@ -6,6 +6,7 @@
 - ``firestore_env``: the environment of a store on that emulator, in a project wiped before
   the test (``STORE``, ``FIRESTORE_EMULATOR_HOST``, ``GOOGLE_CLOUD_PROJECT``).
 - ``sqlite_env``: the environment of a store on a fresh SQLite file.
+- ``store_env``: parametrized over both, for tests that must hold on either store.
 - ``open_stores``: opens stores (several instances on the same data, like app replicas) and
   closes them after the test.
 - ``dump_firestore`` / ``dump_sqlite`` / ``find_strings``: read back everything stored, to prove
@@ -125,6 +126,14 @@ def sqlite_env(tmp_path):
     return {"STORE": "sqlite", "SQLITE_PATH": str(tmp_path / "sentimento.db")}
 
 
+@pytest.fixture(params=["sqlite", "firestore"])
+def store_env(request):
+    """The environment of a fresh store of each kind, for Slack-level tests: written at once,
+    channel switches not cached (so one instance sees another's change at once)."""
+    return {**request.getfixturevalue(f"{request.param}_env"), "FLUSH_INTERVAL": "0",
+            "CHANNEL_CACHE_SECONDS": "0"}
+
+
 def dump_firestore(host: str, project: str = TEST_PROJECT) -> list[tuple[str, dict[str, Any]]]:
     """Every document of the project, as ``(path, fields)``, walking every subcollection."""
     from bot.store.firestore_store import make_client  # pylint: disable=import-outside-toplevel
@@ -165,13 +174,13 @@ def sqlite_file_bytes(path: str | Path) -> bytes:
     return data
 
 
-def dump_store(store_env: dict[str, str]) -> tuple[list[Any], str]:
-    """Everything a store of ``store_env`` (see ``firestore_env`` / ``sqlite_env``) holds: its
+def dump_store(environ: dict[str, str]) -> tuple[list[Any], str]:
+    """Everything a store of ``environ`` (see ``firestore_env`` / ``sqlite_env``) holds: its
     documents or rows, and for SQLite the raw file bytes as lower-case text ("" for Firestore)."""
-    if store_env["STORE"] == "firestore":
-        return list(dump_firestore(store_env["FIRESTORE_EMULATOR_HOST"])), ""
-    raw = sqlite_file_bytes(store_env["SQLITE_PATH"]).decode("utf-8", "replace").lower()
-    return list(dump_sqlite(store_env["SQLITE_PATH"])), raw
+    if environ["STORE"] == "firestore":
+        return list(dump_firestore(environ["FIRESTORE_EMULATOR_HOST"])), ""
+    raw = sqlite_file_bytes(environ["SQLITE_PATH"]).decode("utf-8", "replace").lower()
+    return list(dump_sqlite(environ["SQLITE_PATH"])), raw
 
 
 def find_strings(dump: Iterable[Any], needles: Iterable[str]) -> list[str]:

@@ -12,6 +12,11 @@ import uvicorn
 
 from service.labels import Classification
 
+# Sentences the LeIA lexicon labels for real (the issue's examples, and a neutral one).
+POSITIVE = "Vocês são ótimos, parabéns pelo trabalho!"
+NEGATIVE = "Que serviço horrível, estou muito irritado"
+NEUTRAL = "A reunião é às quinze horas"
+
 
 class GatedBackend:
     """A real backend whose batches wait until the gate opens: a stand-in for a slow model.

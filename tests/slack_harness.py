@@ -297,11 +297,15 @@ def closed_port_url() -> str:
 
 class ScriptedService:
     """A real HTTP server answering ``POST /v1/classify`` from a script of (status, headers, body|None)
-    (None: a valid neutral answer), then valid answers; records the size of each request."""
+    (None: a valid neutral answer), then valid answers; records the size of each request. With a
+    ``gate`` (a ``threading.Event``) every answer waits until it is set; ``answered`` is set once
+    an answer has been sent."""
 
-    def __init__(self, script=(), delay: float = 0.0):
+    def __init__(self, script=(), delay: float = 0.0, gate: threading.Event | None = None):
         self.script = list(script)
         self.sizes: list[int] = []
+        self.gate = gate
+        self.answered = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -319,6 +323,8 @@ class ScriptedService:
                     body = json.dumps({"model": "m", "backend": "transformers",
                                        "results": [NEUTRAL_RESULT] * len(texts)})
                 time.sleep(delay)
+                if outer.gate is not None:
+                    outer.gate.wait(10)
                 data = body.encode()
                 try:
                     self.send_response(status)
@@ -327,6 +333,7 @@ class ScriptedService:
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
+                    outer.answered.set()
                 except OSError:  # the client gave up (timeout tests)
                     pass
 
@@ -334,7 +341,9 @@ class ScriptedService:
         self.url = server_url(self.server)
 
     def close(self):
-        """Stop serving."""
+        """Open the gate (if any) and stop serving."""
+        if self.gate is not None:
+            self.gate.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -5,21 +5,9 @@ import time
 
 import pytest
 
-from service.backends.lexicon import LexiconBackend
 from service.backends.transformers_backend import TransformersBackend
 from service.batching import Batcher, BatcherClosedError, QueueFullError
-from tests.service_helpers import GatedBackend
-
-POSITIVE = "Vocês são ótimos, parabéns pelo trabalho!"
-NEGATIVE = "Que serviço horrível, estou muito irritado"
-NEUTRAL = "A reunião é às quinze horas"
-
-
-@pytest.fixture(name="lexicon", scope="module")
-def lexicon_backend():
-    """The real LeIA backend."""
-    return LexiconBackend()
-
+from tests.service_helpers import NEGATIVE, NEUTRAL, POSITIVE, GatedBackend
 
 @pytest.fixture(name="gated")
 def gated_backend(lexicon):

@@ -12,15 +12,15 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.classifier import FallbackClassifier, RemoteClassifier
 from bot.pipeline import message_day
 from tests.slack_harness import (
-    BOT_ID, BOT_TOKEN, BOT_USER_ID, TEAM_ID, ServerThread, blocks_text, closed_port_url,
-    message_event, server_url, start_http_server, wait_until,
+    BOT_ID, BOT_TOKEN, BOT_USER_ID, TEAM_ID, ScriptedService, ServerThread, blocks_text,
+    bot_env, closed_port_url, message_event, wait_until,
 )
 
 POSITIVE_TEXT = "Que notícia maravilhosa, adorei o resultado! Parabéns, equipe incrível!"
@@ -232,11 +232,6 @@ def test_retried_delivery_is_counted_once(bot):
 
 def test_day_follows_the_configured_time_zone(bot_factory, lexicon_classifier, fake_slack):
     """TIMEZONE decides which day a message is counted on."""
-    # pylint: disable=import-outside-toplevel
-    from zoneinfo import ZoneInfo
-
-    from tests.slack_harness import bot_env
-
     bot = bot_factory(lexicon_classifier, env=bot_env(fake_slack, TIMEZONE="Asia/Tokyo"))
     ts = "1732665600.000100"
     bot.sender.event(message_event(POSITIVE_TEXT, ts=ts))
@@ -291,48 +286,9 @@ def test_web_api_rate_limit_is_retried(bot, fake_slack):
 
 # ---------------------------------------------------------------- the model service
 
-class _GatedModelService:
-    """A real model-service stand-in that holds every answer until ``release()``."""
-
-    def __init__(self):
-        self.gate = threading.Event()
-        self.answered = threading.Event()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            """POST /v1/classify: wait for the gate, then answer neutral."""
-
-            def log_message(self, *_args):
-                return
-
-            def do_POST(self):  # pylint: disable=invalid-name  # http.server's naming
-                """Answer after the gate opens."""
-                texts = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["texts"]
-                outer.gate.wait(10)
-                body = json.dumps({"model": "slow", "backend": "transformers", "results": [
-                    {"label": "neutral", "label_pt": "Neutro", "score": 0.7,
-                     "scores": {"negative": 0.1, "neutral": 0.7, "positive": 0.2}} for _ in texts]})
-                data = body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                outer.answered.set()
-
-        self.server = start_http_server(Handler)
-        self.url = server_url(self.server)
-
-    def close(self):
-        """Open the gate and stop."""
-        self.gate.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_command_is_acked_before_a_slow_model_answers(bot_factory, fake_slack):
     """The slash command's ack arrives while the model service is still holding its answer."""
-    service = _GatedModelService()
+    service = ScriptedService(gate=threading.Event())
     classifier = RemoteClassifier(service.url, timeout=15, retries=0)
     try:
         bot = bot_factory(classifier)
@@ -345,7 +301,7 @@ def test_command_is_acked_before_a_slow_model_answers(bot_factory, fake_slack):
         [answer] = response_posts(fake_slack, "slow")
         assert service.answered.is_set()
         shown = blocks_text(answer)
-        assert ":neutral_face: Neutro" in shown and "70,0%" in shown
+        assert ":neutral_face: Neutro" in shown and "60,0%" in shown
         assert "léxico" not in shown  # the transformer answered: no backend note
     finally:
         service.close()
@@ -379,9 +335,6 @@ def test_model_service_down_with_lexicon_fallback_is_flagged(bot_factory, fake_s
 
 def test_channel_messages_reach_the_model_service_in_batches(bot_factory, fake_slack):
     """Messages arriving one event at a time are sent to the model service together."""
-    # pylint: disable=import-outside-toplevel
-    from tests.slack_harness import ScriptedService, bot_env
-
     service = ScriptedService()
     classifier = RemoteClassifier(service.url)
     try:

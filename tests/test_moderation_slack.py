@@ -38,13 +38,6 @@ def next_ts() -> str:
     return f"{time.time() + next(_ts) * 0.001:.6f}"
 
 
-@pytest.fixture(params=["sqlite", "firestore"])
-def store_env(request):
-    """The environment of a fresh store of each kind (writes at once)."""
-    return {**request.getfixturevalue(f"{request.param}_env"), "FLUSH_INTERVAL": "0",
-            "CHANNEL_CACHE_SECONDS": "0"}
-
-
 @pytest.fixture
 def start(open_stores, bot_factory, lexicon_classifier, fake_slack, store_env):
     """Start a bot on a new store object over the test's data (again: a restarted bot)."""

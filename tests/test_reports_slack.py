@@ -39,13 +39,6 @@ DIGEST_SECRET = "digest-secret-0123456789abcdef"
 TZ = ZoneInfo("America/Sao_Paulo")
 
 
-@pytest.fixture(params=["sqlite", "firestore"])
-def store_env(request):
-    """The environment of a fresh store of each kind (writes at once, switches not cached)."""
-    return {**request.getfixturevalue(f"{request.param}_env"), "FLUSH_INTERVAL": "0",
-            "CHANNEL_CACHE_SECONDS": "0"}
-
-
 @pytest.fixture
 def start(open_stores, bot_factory, lexicon_classifier, fake_slack, store_env):
     """Start a bot on its own store object over the test's backing data (call twice for two

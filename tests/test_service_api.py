@@ -10,21 +10,9 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.backends import load_backend
-from service.backends.lexicon import LexiconBackend
 from service.backends.transformers_backend import TransformersBackend
 from service.settings import ModelSettings, ServiceSettings
-from tests.service_helpers import GatedBackend, running_server
-
-POSITIVE = "Vocês são ótimos, parabéns pelo trabalho!"
-NEGATIVE = "Que serviço horrível, estou muito irritado"
-NEUTRAL = "A reunião é às quinze horas"
-
-
-@pytest.fixture(name="lexicon", scope="module")
-def lexicon_backend():
-    """The real LeIA backend: deterministic real labels."""
-    return LexiconBackend()
-
+from tests.service_helpers import NEGATIVE, NEUTRAL, POSITIVE, GatedBackend, running_server
 
 @pytest.fixture(name="tiny", scope="module")
 def tiny_backend(tiny_model_dir):
