@@ -239,6 +239,11 @@ def run_clients(port: int, texts: list[str], clients: int, seconds: float, warm:
     Only requests that finish in the last ``seconds`` count, so the result is the
     steady state, not the ramp-up. ``probe`` (if given) is called when the counted
     window opens and closes; its two results are returned under ``probes``.
+
+    Throughput comes from Little's law for a closed loop with no think time:
+    ``clients / mean latency``. Counting the requests that complete inside the window
+    instead would be quantised by whole batches (16 answers land together every 0.3 to
+    0.9 s here), which over a 4 s window can misstate the rate by up to 20%.
     """
     load = _Clients(port, texts, clients)
     threads = [threading.Thread(target=load.client, args=(i,)) for i in range(clients)]
@@ -258,7 +263,7 @@ def run_clients(port: int, texts: list[str], clients: int, seconds: float, warm:
     if load.errors:
         raise RuntimeError(f"{len(load.errors)} requests failed: {sorted(set(load.errors))}")
     counted = [latency for end, latency in load.done if began + warm <= end <= load.stop_at]
-    return {"msg_s": len(counted) / seconds, "p50_ms": statistics.median(counted) * 1000,
+    return {"msg_s": clients / statistics.fmean(counted), "p50_ms": statistics.median(counted) * 1000,
             "requests": len(counted), "probes": probes}
 
 
