@@ -23,7 +23,7 @@ from service.batching import Batcher, BatcherClosedError, QueueFullError
 from service.gcp import IdTokenAuth
 from service.labels import LABELS, Classification
 from service.settings import ModelSettings
-from service.text import clean_text
+from service.text import model_input
 
 log = logging.getLogger(__name__)
 
@@ -271,8 +271,8 @@ class FallbackClassifier(_ClassifierBase):
         except ModelUnavailableError:
             log.warning("model unavailable: %d texts answered by the %s fallback",
                         len(texts), self._fallback.name)
-        cleaned = [clean_text(text) or text.strip() for text in texts]
-        return Verdicts(results=self._fallback.predict(cleaned), backend=self._fallback.name,
+        inputs = [model_input(text) for text in texts]
+        return Verdicts(results=self._fallback.predict(inputs), backend=self._fallback.name,
                         fallback=True)
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 from service.backends import Backend
 from service.labels import Classification
-from service.text import clean_text
+from service.text import model_input
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class Batcher:
 
         All or nothing: raises :class:`QueueFullError` if they do not all fit.
         """
-        items = [_Item(clean_text(text) or text.strip()) for text in texts]
+        items = [_Item(model_input(text)) for text in texts]
         with self._lock:
             if self._closed:
                 raise BatcherClosedError("o serviço está encerrando")

@@ -57,3 +57,9 @@ def clean_text(text: str) -> str:
     out = _SKIN_TONE.sub("", out)
     out = _SHORTCODE.sub(_shortcode, out)
     return _WHITESPACE.sub(" ", out).strip()
+
+
+def model_input(text: str) -> str:
+    """What a backend is given for ``text``: the cleaned text, or the stripped original when
+    clean-up leaves nothing (a message that is only code or markup still gets an answer)."""
+    return clean_text(text) or text.strip()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.text import clean_text
+from service.text import clean_text, model_input
 
 
 @pytest.mark.parametrize("raw, clean", [
@@ -42,3 +42,9 @@ def test_clean_text_is_idempotent():
     """Clean text is idempotent."""
     once = clean_text("<@U1> viu <https://a.b|isso>? :smile:  ótimo")
     assert clean_text(once) == once
+
+
+def test_model_input_keeps_something_for_markup_only_messages():
+    """A message that is only code still reaches the model (as typed); others are cleaned."""
+    assert model_input("  ```rm -rf /```  ") == "```rm -rf /```"
+    assert model_input("Oi <@U123>,   veja <https://x.com|isto>") == "Oi @user, veja http"
