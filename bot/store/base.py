@@ -417,3 +417,18 @@ class BufferedStore(abc.ABC):
     @abc.abstractmethod
     def _read_team(self, team_id: str, start: dt.date, end: dt.date) -> dict[str, Tally]:
         """Stored per-channel totals of one workspace over the range."""
+
+    # -- channel switches ----------------------------------------------------------------
+    def set_paused(self, team_id: str, channel_id: str, paused: bool) -> None:
+        """Stop or restart a channel's analysis."""
+        self._set_switch(check_id(team_id, "team_id"), check_id(channel_id, "channel_id"),
+                         "paused", paused)
+
+    def set_digest(self, team_id: str, channel_id: str, enabled: bool) -> None:
+        """Turn a channel's weekly digest on or off."""
+        self._set_switch(check_id(team_id, "team_id"), check_id(channel_id, "channel_id"),
+                         "digest", enabled)
+
+    @abc.abstractmethod
+    def _set_switch(self, team_id: str, channel_id: str, name: str, value: bool) -> None:
+        """Store one of a channel's switches (``paused`` or ``digest``), ids already checked."""

@@ -252,21 +252,11 @@ class FirestoreStore(BufferedStore):
         return value
 
     def _set_switch(self, team_id: str, channel_id: str, name: str, value: bool) -> None:
-        check_id(team_id, "team_id")
-        check_id(channel_id, "channel_id")
         self._channel_ref(team_id, channel_id).set(
             {"team_id": team_id, "channel_id": channel_id, name: value,
              "updated_at": firestore.SERVER_TIMESTAMP}, merge=True, **self._rpc())
         with self._cache_lock:
             self._cache.pop((team_id, channel_id), None)
-
-    def set_paused(self, team_id: str, channel_id: str, paused: bool) -> None:
-        """Stop or restart a channel's analysis."""
-        self._set_switch(team_id, channel_id, "paused", paused)
-
-    def set_digest(self, team_id: str, channel_id: str, enabled: bool) -> None:
-        """Turn a channel's weekly digest on or off."""
-        self._set_switch(team_id, channel_id, "digest", enabled)
 
     def digest_channels(self) -> list[tuple[str, str]]:
         """Every channel with the weekly digest on (one single-field-indexed query)."""

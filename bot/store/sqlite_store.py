@@ -170,22 +170,12 @@ class SqliteStore(BufferedStore):
                            "WHERE team_id = ? AND channel_id = ?", (team_id, channel_id))
         return ChannelSettings(bool(rows[0][0]), bool(rows[0][1])) if rows else ChannelSettings()
 
-    def _set_switch(self, team_id: str, channel_id: str, column: str, value: bool) -> None:
-        check_id(team_id, "team_id")
-        check_id(channel_id, "channel_id")
+    def _set_switch(self, team_id: str, channel_id: str, name: str, value: bool) -> None:
         self._transaction([(
-            f"INSERT INTO channel_settings (team_id, channel_id, {column}, updated_at) "
+            f"INSERT INTO channel_settings (team_id, channel_id, {name}, updated_at) "
             f"VALUES (?, ?, ?, ?) ON CONFLICT (team_id, channel_id) DO UPDATE SET "
-            f"{column} = excluded.{column}, updated_at = excluded.updated_at",
+            f"{name} = excluded.{name}, updated_at = excluded.updated_at",
             (team_id, channel_id, int(value), self.clock()))])
-
-    def set_paused(self, team_id: str, channel_id: str, paused: bool) -> None:
-        """Stop or restart a channel's analysis."""
-        self._set_switch(team_id, channel_id, "paused", paused)
-
-    def set_digest(self, team_id: str, channel_id: str, enabled: bool) -> None:
-        """Turn a channel's weekly digest on or off."""
-        self._set_switch(team_id, channel_id, "digest", enabled)
 
     def digest_channels(self) -> list[tuple[str, str]]:
         """Every channel with the weekly digest on."""
