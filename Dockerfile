@@ -3,7 +3,7 @@
 #   docker build -t sentimento .                       (weights of SENTIMENT_MODEL baked in)
 #   docker run -p 8080:8080 sentimento                 (ROLE=service: python -m service)
 #   docker run -p 8080:8080 -e ROLE=bot ... sentimento (python -m bot; or pass "bot" as the command)
-# Docker does not run on the development machines: tests/test_deploy.py lints this file with
+# Docker does not run on the development machines: tests/integration/test_deploy.py lints this file with
 # hadolint and runs its ENTRYPOINT with its ENV outside Docker, so neither can rot.
 
 ARG PYTHON_IMAGE=python:3.11-slim-trixie

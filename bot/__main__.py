@@ -1,6 +1,6 @@
 """``python -m bot``: run the Slack bot (HTTP mode, or Socket Mode when ``SLACK_APP_TOKEN`` is set).
 
-``python -m bot report ...`` is dispatched to ``bot.export.main(argv)`` (the export command of
+``python -m bot report ...`` is dispatched to ``bot.reports.export.main(argv)`` (the export command of
 the reports feature).
 """
 
@@ -22,7 +22,7 @@ USAGE = """uso: python -m bot            roda o bot (configuração nas variáve
        python -m bot report ...  exporta os números de um canal (json|csv)"""
 
 # Subcommands of ``python -m bot``: name -> module with ``main(argv) -> int``.
-SUBCOMMANDS = {"report": "bot.export"}
+SUBCOMMANDS = {"report": "bot.reports.export"}
 
 
 def _fail(message: str) -> int:
@@ -99,8 +99,8 @@ def run(argv: Sequence[str] = ()) -> int:
     from slack_bolt.error import BoltError
 
     from bot.app import build_app, build_routes
-    from bot.classifier import build_classifier
-    from bot.pipeline import MessageCounter
+    from bot.classify.clients import build_classifier
+    from bot.counting.counter import MessageCounter
     from service.backends import BackendLoadError
 
     try:

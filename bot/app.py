@@ -1,4 +1,5 @@
-"""The Bolt app factory: ``build_app(settings, classifier, store)``.
+"""The composition root: ``build_app(settings, classifier, store)`` wires every feature's
+listeners (the only importer of :mod:`handlers`), and ``build_routes`` the extra HTTP routes.
 
 No globals and nothing heavy at import: the model, the store and the Slack client are made by
 the caller (``python -m bot``, or a test) and handed in.
@@ -7,18 +8,23 @@ the caller (``python -m bot``, or a test) and handed in.
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from starlette.routing import BaseRoute
 
-from bot.pipeline import MessageCounter
-from bot.ports import Classifier
+from bot.classify.port import Classifier
+from bot.command import Subcommand
+from bot.counting.counter import MessageCounter
+from bot.deps import Deps, today_in
+from bot.home.usecases import HomeSections, combine
+from bot.moderation.alerts import thread_watcher
 from bot.settings import BotSettings
-from bot.store import Store
-from handlers import commands, events, home, moderation, reports, shortcuts
+from bot.store.base import Store
+from handlers import classify, command, counting, home, moderation, reports
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +66,8 @@ def build_web_client(settings: BotSettings) -> WebClient:
 
 def build_app(settings: BotSettings, classifier: Classifier, store: Store,
               counter: MessageCounter | None = None, *,
-              subcommands: Sequence[commands.Subcommand] = (),
-              home_sections: home.HomeSections | None = None,
+              subcommands: Sequence[Subcommand] = (),
+              home_sections: HomeSections | None = None,
               process_before_response: bool = False) -> App:
     """Build the Bolt app with every listener registered.
 
@@ -75,11 +81,11 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
     Calls ``auth.test`` once (Bolt's token verification) to learn the bot's own ids.
     """
     timezone = ZoneInfo(settings.timezone)
-    today = reports.today_in(timezone)
-    subcommands = [*reports.subcommands(store, today), *subcommands, *moderation.subcommands(store)]
+    deps = Deps(classifier=classifier, store=store, timezone=timezone, today=today_in(timezone))
+    subcommands = [*reports.subcommands(deps), *subcommands, *moderation.subcommands(deps)]
     if home_sections is None:
-        home_sections = reports.home_sections(store, today)
-    home_sections = home.combine(home_sections, moderation.home_sections(store))
+        home_sections = reports.home_section(deps)
+    home_sections = combine(home_sections, moderation.home_section(deps))
     if counter is None:
         counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
                                  wait_ms=settings.message_batch_wait_ms)
@@ -92,29 +98,31 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
         name="sentimento",
         logger=quiet_bolt_logging(),
     )
-    commands.register(app, classifier, subcommands)
-    shortcuts.register(app, classifier)
-    events.register(app, store, counter, timezone)
+    command.register(app, classifier, subcommands)
+    classify.register(app, classifier)
+    counting.register(app, store, counter, timezone)
     home.register(app, home_sections, extra_help=[sub.help for sub in subcommands])
-    reports.register(app, store, today)
-    moderation.register(app, store)
-    counter.add_listener(moderation.thread_watcher(store, app.client))
-
-    @app.error
-    def log_error(error: Exception) -> None:
-        # The class only: a message could quote Slack content; Slack users never see this.
-        log.error("unhandled error in a Slack listener: %s", error.__class__.__name__)
-
+    reports.register(app, deps)
+    moderation.register(app, deps)
+    counter.add_listener(thread_watcher(store, app.client))
+    app.error(log_error)
     return app
 
 
-def build_routes(settings: BotSettings, app: App, store: Store) -> list[Any]:
+def log_error(error: Exception) -> None:
+    """Bolt's last resort for an exception in a listener: the class only (a message could quote
+    Slack content); Slack users never see this."""
+    log.error("unhandled error in a Slack listener: %s", error.__class__.__name__)
+
+
+def build_routes(settings: BotSettings, app: App, store: Store) -> list[BaseRoute]:
     """HTTP routes besides ``/slack/events`` (for :func:`bot.server.create_asgi_app`):
-    ``POST /tasks/digest`` when ``DIGEST_SECRET`` is set and the store keeps reports."""
+    ``POST /tasks/digest`` when ``DIGEST_SECRET`` is set."""
     if not settings.digest_secret:
         return []
     # pylint: disable=import-outside-toplevel  # only loaded when the endpoint is on
-    from bot.digest import digest_job, digest_route
+    from bot.reports.digest import digest_job
+    from bot.server import digest_route
 
-    job = digest_job(store, app.client, reports.today_in(ZoneInfo(settings.timezone)))
+    job = digest_job(store, app.client, today_in(ZoneInfo(settings.timezone)))
     return [digest_route(settings.digest_secret, job)]

@@ -1,7 +1,8 @@
 """HTTP mode: a small Starlette app served by uvicorn.
 
 ``POST /slack/events`` takes every Slack request (slash commands, events, interactivity,
-shortcuts) and ``GET /healthz`` answers liveness probes. Bolt's own Starlette adapter calls the
+shortcuts), ``GET /healthz`` answers liveness probes and ``POST /tasks/digest`` (with its
+secret) runs the weekly digest. Bolt's own Starlette adapter calls the
 synchronous ``App.dispatch`` on the event loop; here it runs in Starlette's thread pool instead, so
 that one slow acknowledgement (a store call) never holds up the others. The work after each ack
 runs in Bolt's lazy-listener threads.
@@ -9,9 +10,10 @@ runs in Bolt's lazy-listener threads.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
@@ -22,9 +24,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from slack_sdk.signature import SignatureVerifier
 
+from bot.reports.digest import DigestRun
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+DIGEST_PATH = "/tasks/digest"
+SECRET_HEADER = "X-Digest-Secret"
 
 
 def create_asgi_app(bolt_app: App, signing_secret: str | None,
@@ -54,3 +60,32 @@ def create_asgi_app(bolt_app: App, signing_secret: str | None,
     routes: list[BaseRoute] = [Route(EVENTS_PATH, slack_events, methods=["POST"]),
                                Route("/healthz", healthz, methods=["GET"]), *extra_routes]
     return Starlette(routes=routes)
+
+
+def secret_matches(given: str, secret: str) -> bool:
+    """Constant-time comparison of the header's value with ``DIGEST_SECRET``."""
+    return hmac.compare_digest(given.encode("utf-8"), secret.encode("utf-8"))
+
+
+def digest_route(secret: str, job: Callable[[], DigestRun]) -> Route:
+    """``POST /tasks/digest``: 401 without the ``X-Digest-Secret`` header, 403 with a wrong one,
+    else runs ``job`` and answers its :class:`DigestRun` as JSON (503 when some channel failed
+    for a temporary reason or the job itself failed, so that Cloud Scheduler retries)."""
+    if not secret:
+        raise ValueError("DIGEST_SECRET vazio")
+
+    async def endpoint(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER)
+        if not given:
+            return JSONResponse({"error": f"cabeçalho {SECRET_HEADER} ausente"}, status_code=401)
+        if not secret_matches(given, secret):
+            return JSONResponse({"error": f"{SECRET_HEADER} incorreto"}, status_code=403)
+        try:
+            run = await run_in_threadpool(job)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # a 503 the scheduler retries
+            log.error("digest run failed: %s", exc.__class__.__name__)
+            return JSONResponse({"error": "resumo semanal indisponível; tente novamente"},
+                                status_code=503)
+        return JSONResponse(run.to_dict(), status_code=503 if run.failed else 200)
+
+    return Route(DIGEST_PATH, endpoint, methods=["POST"])

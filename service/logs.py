@@ -173,10 +173,13 @@ def configure_logging(level: str | int | None = None, fmt: str | None = None,
     root.setLevel(levelno)
     for name, floor in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(max(levelno, floor))
-    # uvicorn installs its own handlers unless started with log_config=None; route them here.
+    # uvicorn installs its own handlers (and levels, from its log_level) unless started with
+    # log_config=None; route its records here, at the level chosen above.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uv_logger = logging.getLogger(name)
         uv_logger.handlers.clear()
         uv_logger.propagate = True
+        if name not in QUIET_LOGGERS:
+            uv_logger.setLevel(logging.NOTSET)
     logging.captureWarnings(True)
     return handler

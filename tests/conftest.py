@@ -27,13 +27,13 @@ def lexicon_backend():
 
 
 # Store fixtures (firestore_emulator, firestore_env, sqlite_env) and dump helpers.
-pytest_plugins = ["tests.firestore_support"]
+pytest_plugins = ["tests.support.firestore_support"]
 
 
 @pytest.fixture()
 def fake_slack():
     """A local fake of Slack's Web API and response_url endpoints, recording every call."""
-    from tests.slack_harness import FakeSlack  # pylint: disable=import-outside-toplevel
+    from tests.support.slack_harness import FakeSlack  # pylint: disable=import-outside-toplevel
 
     slack = FakeSlack()
     yield slack
@@ -44,7 +44,7 @@ def fake_slack():
 def lexicon_classifier():
     """The in-process classifier on the deterministic LeIA lexicon (real labels)."""
     # pylint: disable=import-outside-toplevel
-    from bot.classifier import LocalClassifier
+    from bot.classify.clients import LocalClassifier
     from service.backends.lexicon import LexiconBackend
 
     classifier = LocalClassifier(LexiconBackend(), max_batch_wait_ms=1.0)
@@ -55,7 +55,7 @@ def lexicon_classifier():
 @pytest.fixture()
 def bot_factory(fake_slack):  # pylint: disable=redefined-outer-name  # a fixture
     """Start real bots (Bolt app over uvicorn on port 0) talking to ``fake_slack``; stopped after."""
-    from tests.slack_harness import start_bot  # pylint: disable=import-outside-toplevel
+    from tests.support.slack_harness import start_bot  # pylint: disable=import-outside-toplevel
 
     running = []
 

@@ -1,4 +1,4 @@
-"""The tally store: counts per channel and day, channel switches and claims; never message text.
+"""The store: counts per channel and day, channel switches, claims and moderation; never message text.
 
 ``open_store()`` picks the implementation from ``STORE`` (see :class:`StoreSettings`).
 """
@@ -9,12 +9,12 @@ import time
 from typing import Mapping
 
 from bot.store.base import (
-    BufferedStore, ChannelActivity, ChannelSettings, Store, StoreClosedError, Tally,
+    BufferedStore, ChannelSwitches, Claims, ModerationStore, Store, StoreClosedError, TallyStore,
 )
 from bot.store.settings import StoreSettings
 
-__all__ = ["BufferedStore", "ChannelActivity", "ChannelSettings", "Store", "StoreClosedError",
-           "StoreSettings", "Tally", "open_store"]
+__all__ = ["BufferedStore", "ChannelSwitches", "Claims", "ModerationStore", "Store",
+           "StoreClosedError", "StoreSettings", "TallyStore", "open_store"]
 
 
 def open_store(environ: Mapping[str, str] | None = None, *,
@@ -28,14 +28,14 @@ def open_store(environ: Mapping[str, str] | None = None, *,
         settings = StoreSettings.from_env(environ)
     # pylint: disable=import-outside-toplevel  # only the chosen backend's libraries load
     if settings.backend == "firestore":
-        from bot.store.firestore_store import FirestoreStore, make_client
+        from bot.store.firestore import FirestoreStore, make_client
 
         client = make_client(settings.project, settings.emulator_host, settings.database)
         return FirestoreStore(client, flush_interval=settings.flush_interval,
                               claim_ttl_s=settings.claim_ttl_s,
                               channel_cache_s=settings.channel_cache_s,
                               timeout_s=settings.timeout_s, clock=clock)
-    from bot.store.sqlite_store import SqliteStore
+    from bot.store.sqlite import SqliteStore
 
     return SqliteStore(settings.sqlite_path, flush_interval=settings.flush_interval,
                        claim_ttl_s=settings.claim_ttl_s, clock=clock)

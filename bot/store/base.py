@@ -1,9 +1,10 @@
-"""The store interface, its value types and the write buffer shared by both implementations.
+"""The store interfaces (one per feature, and :class:`Store`, all of them) and the write
+buffer shared by both implementations.
 
 What is kept: per workspace, channel and day, the count of messages per label and the sum
 of the model's scores per label; per channel, two switches (paused, weekly digest); short-lived
-claims (Slack event ids, digests sent). Never message text: :class:`bot.ports.Observation`
-carries none, and nothing here accepts any.
+claims (Slack event ids, digests sent); moderation settings, thread states and alerts. Never
+message text: :class:`bot.counting.model.Observation` carries none, and nothing here accepts any.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
-from bot.moderation import Alert, ModerationRule, ModerationSettings, ThreadEntry, ThreadState
-from bot.ports import Observation, TallySink
+from bot.counting.model import ChannelActivity, ChannelSettings, Observation, Tally
+from bot.ids import check_id
+from bot.moderation.rules import Alert, ModerationRule, ModerationSettings, ThreadEntry, ThreadState
 from service.labels import LABELS
 
 log = logging.getLogger(__name__)
@@ -29,9 +31,7 @@ Clock = Callable[[], float]
 # (team_id, channel_id, day) -> counts of that channel-day
 TallyKey = tuple[str, str, str]
 
-_SLACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
 ThreadChange = Callable[[ThreadState], tuple[ThreadState, Any]]
 
 
@@ -39,85 +39,16 @@ class StoreClosedError(RuntimeError):
     """The store was closed: nothing more can be recorded through it."""
 
 
-@dataclass
-class Tally:
-    """Counts per label and the sums of the scores per label (enough for shares and mood)."""
-
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABELS, 0))
-    score_sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(LABELS, 0.0))
-
-    @property
-    def total(self) -> int:
-        """Messages counted."""
-        return sum(self.counts.values())
-
-    def add_observation(self, obs: Observation) -> None:
-        """Count one classified message."""
-        self.counts[obs.label] += 1
-        for label in LABELS:
-            self.score_sums[label] += float(obs.scores.get(label, 0.0))
-
-    def add(self, other: "Tally") -> None:
-        """Add another tally into this one."""
-        for label in LABELS:
-            self.counts[label] += other.counts[label]
-            self.score_sums[label] += other.score_sums[label]
-
-    def copy(self) -> "Tally":
-        """An independent copy."""
-        return Tally(dict(self.counts), dict(self.score_sums))
-
-    @classmethod
-    def from_fields(cls, data: Mapping[str, object]) -> "Tally":
-        """Read ``{"positive": 3, ..., "score_positive": 2.7, ...}`` (missing fields are zero)."""
-        return cls({label: int(data.get(label, 0) or 0) for label in LABELS},
-                   {label: float(data.get(f"score_{label}", 0.0) or 0.0) for label in LABELS})
-
-    def to_fields(self) -> dict[str, float]:
-        """The flat stored shape, the inverse of :meth:`from_fields`."""
-        fields: dict[str, float] = dict(self.counts)
-        fields.update({f"score_{label}": value for label, value in self.score_sums.items()})
-        return fields
-
-
-@dataclass(frozen=True)
-class ChannelSettings:
-    """A channel's switches, decided by its members."""
-
-    paused: bool = False
-    digest: bool = False
-
-
-@dataclass(frozen=True)
-class ChannelActivity:
-    """How much a channel talked over a period, and with what mood (for App Home)."""
-
-    channel_id: str
-    tally: Tally
-
-
-class Store(TallySink, Protocol):
-    """Everything the Slack layer keeps. Two implementations: Firestore and SQLite.
-
-    Days are ISO dates (``YYYY-MM-DD``) in the workspace's time zone, computed by the caller;
-    date ranges are inclusive. New features add methods here and in both implementations,
-    with a case in the contract tests (``tests/test_store_contract.py``).
-    """
-
-    def claim_event(self, key: str) -> bool:
-        """True the first time ``key`` (a Slack event id) is claimed by any instance sharing
-        the store, False while an earlier claim has not expired (``EVENT_CLAIM_TTL``)."""
+class TallyStore(Protocol):
+    """Per-channel, per-day counts: what the message counter writes and reports read."""
 
     def record(self, observations: Sequence[Observation]) -> None:
         """Count these observations. Buffered: written every ``FLUSH_INTERVAL`` seconds, on
-        :meth:`flush` and on :meth:`close`; reads through this instance include the buffer."""
+        :meth:`flush` and on ``close``; reads through this instance include the buffer."""
 
     def flush(self) -> None:
         """Write buffered counts now. On an error they stay buffered (retried, never dropped)
         and the error is raised."""
-
-    def close(self) -> None:
-        """Flush, stop the background writer and release the connection. Idempotent."""
 
     def daily_counts(self, team_id: str, channel_id: str,
                      start: dt.date, end: dt.date) -> dict[str, Tally]:
@@ -126,6 +57,10 @@ class Store(TallySink, Protocol):
     def top_channels(self, team_id: str, start: dt.date, end: dt.date,
                      limit: int = 10) -> list[ChannelActivity]:
         """A workspace's most active channels over ``[start, end]``, busiest first."""
+
+
+class ChannelSwitches(Protocol):
+    """A channel's switches, decided by its members: paused, weekly digest."""
 
     def channel_settings(self, team_id: str, channel_id: str) -> ChannelSettings:
         """A channel's switches (defaults: counting, no digest)."""
@@ -139,13 +74,24 @@ class Store(TallySink, Protocol):
     def digest_channels(self) -> list[tuple[str, str]]:
         """Every ``(team_id, channel_id)`` with the weekly digest on."""
 
+
+class Claims(Protocol):
+    """Short-lived claims shared by every instance: Slack events seen, digests sent."""
+
+    def claim_event(self, key: str) -> bool:
+        """True the first time ``key`` (a Slack event id) is claimed by any instance sharing
+        the store, False while an earlier claim has not expired (``EVENT_CLAIM_TTL``)."""
+
     def claim_digest(self, team_id: str, channel_id: str, week: str) -> bool:
         """True the first time the digest of ``week`` (e.g. ``2026-W47``) is claimed for this channel."""
 
     def release_digest(self, team_id: str, channel_id: str, week: str) -> None:
         """Undo :meth:`claim_digest` (the digest could not be posted; a later call may retry)."""
 
-    # -- moderation (see bot.moderation) ---------------------------------------------------
+
+class ModerationStore(Protocol):
+    """Moderation: settings per workspace, thread states and alerts (see bot.moderation.rules)."""
+
     def moderation_settings(self, team_id: str) -> ModerationSettings:
         """A workspace's moderation settings and false-alarm count (defaults when never set)."""
 
@@ -179,6 +125,20 @@ class Store(TallySink, Protocol):
         """Alerts waiting for a moderators' channel, newest first."""
 
 
+class Store(TallyStore, ChannelSwitches, Claims, ModerationStore, Protocol):
+    """Everything the bot keeps. Two implementations: Firestore and SQLite.
+
+    Callers ask for the narrow interface they use (:class:`TallyStore`, :class:`ChannelSwitches`,
+    :class:`Claims`, :class:`ModerationStore`); the composition root holds the whole store.
+    Days are ISO dates (``YYYY-MM-DD``) in the workspace's time zone, computed by the caller;
+    date ranges are inclusive. New features add methods to a narrow interface and to both
+    implementations, with a case in the contract tests (``tests/integration/test_store_contract.py``).
+    """
+
+    def close(self) -> None:
+        """Flush, stop the background writer and release the connection. Idempotent."""
+
+
 def moderation_changes(channel_id: str | None, group_id: str | None,
                        rule: ModerationRule | None) -> dict[str, Any]:
     """The stored fields that :meth:`Store.set_moderation` changes (ids checked)."""
@@ -190,13 +150,6 @@ def moderation_changes(channel_id: str | None, group_id: str | None,
     if rule is not None:
         changes.update(rule_to_fields(rule))
     return changes
-
-
-def check_ts(value: str, what: str = "ts") -> str:
-    """A Slack message timestamp (``1732600000.000200``); ValueError otherwise."""
-    if not isinstance(value, str) or not _TS.match(value):
-        raise ValueError(f"{what} inválido: {value!r}")
-    return value
 
 
 def check_state(state: str) -> str:
@@ -243,13 +196,6 @@ def entries_to_list(state: ThreadState) -> list[list[float]]:
 def entries_from_list(raw: Iterable[Sequence[float]]) -> tuple[ThreadEntry, ...]:
     """The inverse of :func:`entries_to_list`."""
     return tuple(ThreadEntry(float(ts), bool(negative)) for ts, negative in raw)
-
-
-def check_id(value: str, what: str) -> str:
-    """A Slack id that is safe as a document id or key part; ValueError otherwise."""
-    if not isinstance(value, str) or not _SLACK_ID.match(value) or value.startswith("__"):
-        raise ValueError(f"{what} inválido: {value!r}")
-    return value
 
 
 def check_observation(obs: Observation) -> None:

@@ -1,0 +1,317 @@
+"""The embedded store: one SQLite file (``SQLITE_PATH``), for a laptop or a single instance.
+
+Several processes may share the file (WAL mode, a busy timeout); claims are atomic there too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from bot.counting.model import ChannelSettings, Tally
+from bot.ids import check_id, check_ts
+from bot.moderation.rules import (
+    MAX_PENDING_ALERTS, THREAD_TTL_S, Alert, ModerationRule, ModerationSettings, ThreadState,
+)
+from bot.store.base import (
+    BufferedStore, Chunk, Clock, ThreadChange, alert_from_fields,
+    alert_to_fields, check_state, entries_from_list, entries_to_list,
+    moderation_changes, settings_from_fields,
+)
+from service.labels import LABELS
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS channel_days (
+    team_id TEXT NOT NULL, channel_id TEXT NOT NULL, day TEXT NOT NULL,
+    negative INTEGER NOT NULL DEFAULT 0, neutral INTEGER NOT NULL DEFAULT 0,
+    positive INTEGER NOT NULL DEFAULT 0,
+    score_negative REAL NOT NULL DEFAULT 0, score_neutral REAL NOT NULL DEFAULT 0,
+    score_positive REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (team_id, channel_id, day)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS channel_days_by_team ON channel_days (team_id, day);
+CREATE TABLE IF NOT EXISTS channel_settings (
+    team_id TEXT NOT NULL, channel_id TEXT NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0, digest INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (team_id, channel_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY, expires_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS moderation_settings (
+    team_id TEXT PRIMARY KEY, channel_id TEXT, group_id TEXT, threshold REAL,
+    min_negatives INTEGER, window_messages INTEGER, window_minutes INTEGER,
+    false_alarms INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS threads (
+    team_id TEXT NOT NULL, channel_id TEXT NOT NULL, thread_ts TEXT NOT NULL,
+    entries TEXT NOT NULL, last_alert_at REAL, last_alert_negatives INTEGER NOT NULL DEFAULT 0,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (team_id, channel_id, thread_ts)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alerts (
+    team_id TEXT NOT NULL, alert_id TEXT NOT NULL, fields TEXT NOT NULL,
+    pending INTEGER NOT NULL, created_at REAL NOT NULL,
+    PRIMARY KEY (team_id, alert_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (team_id, pending, created_at);
+"""
+
+_FIELDS = list(LABELS) + [f"score_{label}" for label in LABELS]
+_UPSERT = (
+    f"INSERT INTO channel_days (team_id, channel_id, day, {', '.join(_FIELDS)}) "
+    f"VALUES (?, ?, ?, {', '.join('?' for _ in _FIELDS)}) "
+    "ON CONFLICT (team_id, channel_id, day) DO UPDATE SET "
+    + ", ".join(f"{name} = {name} + excluded.{name}" for name in _FIELDS)
+)
+DIGEST_CLAIM_TTL_S = 60 * 86_400
+_RULE = [f.name for f in dataclasses.fields(ModerationRule)]
+
+
+class SqliteStore(BufferedStore):
+    """:class:`bot.store.base.Store` on a SQLite file."""
+
+    def __init__(self, path: str | Path, *, flush_interval: float = 2.0,
+                 claim_ttl_s: int = 86_400, clock: Clock = time.time):
+        super().__init__(flush_interval, clock)
+        self.path = str(path)
+        self.claim_ttl_s = claim_ttl_s
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db_lock = threading.Lock()
+        self._db: sqlite3.Connection | None = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        with self._db_lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            # WAL + NORMAL: no corruption on a crash; a power cut may lose the last commits.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise sqlite3.ProgrammingError("store fechado")
+        return self._db
+
+    def _transaction(self, statements: list[tuple[str, tuple]]) -> list[int]:
+        """Run statements in one immediate transaction; their row counts."""
+        with self._db_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                counts = [conn.execute(sql, args).rowcount for sql, args in statements]
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return counts
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._db_lock:
+            return self._conn().execute(sql, args).fetchall()
+
+    # -- claims ------------------------------------------------------------------------------
+    def _claim(self, key: str, ttl_s: float) -> bool:
+        now = self.clock()
+        counts = self._transaction([
+            ("DELETE FROM claims WHERE key = ? AND expires_at <= ?", (key, now)),
+            ("INSERT OR IGNORE INTO claims (key, expires_at) VALUES (?, ?)", (key, now + ttl_s)),
+        ])
+        return counts[1] == 1
+
+    def claim_event(self, key: str) -> bool:
+        """True the first time a Slack event id is seen (until its claim expires)."""
+        return self._claim("event:" + key, self.claim_ttl_s)
+
+    def claim_digest(self, team_id: str, channel_id: str, week: str) -> bool:
+        """True the first time this week's digest is claimed for the channel."""
+        return self._claim(f"digest:{check_id(team_id, 'team_id')}:"
+                           f"{check_id(channel_id, 'channel_id')}:{week}", DIGEST_CLAIM_TTL_S)
+
+    def release_digest(self, team_id: str, channel_id: str, week: str) -> None:
+        """Forget a digest claim so that a later call may post it."""
+        self._transaction([("DELETE FROM claims WHERE key = ?",
+                            (f"digest:{team_id}:{channel_id}:{week}",))])
+
+    # -- tallies -----------------------------------------------------------------------------
+    def _commit(self, chunk: Chunk) -> None:
+        statements = [
+            (_UPSERT, (team, channel, day, *[tally.to_fields()[name] for name in _FIELDS]))
+            for (team, channel, day), tally in chunk.entries.items()
+        ]
+        # Expired claims go with the periodic write, so the table stays small.
+        statements.append(("DELETE FROM claims WHERE expires_at <= ?", (self.clock(),)))
+        statements.append(("DELETE FROM threads WHERE expires_at <= ?", (self.clock(),)))
+        self._transaction(statements)
+
+    def _read_days(self, team_id: str, channel_id: str,
+                   start: dt.date, end: dt.date) -> dict[str, Tally]:
+        rows = self._query(
+            f"SELECT day, {', '.join(_FIELDS)} FROM channel_days "
+            "WHERE team_id = ? AND channel_id = ? AND day BETWEEN ? AND ?",
+            (team_id, channel_id, start.isoformat(), end.isoformat()))
+        return {row[0]: Tally.from_fields(dict(zip(_FIELDS, row[1:]))) for row in rows}
+
+    def _read_team(self, team_id: str, start: dt.date, end: dt.date) -> dict[str, Tally]:
+        rows = self._query(
+            f"SELECT channel_id, {', '.join(f'SUM({name})' for name in _FIELDS)} "
+            "FROM channel_days WHERE team_id = ? AND day BETWEEN ? AND ? GROUP BY channel_id",
+            (team_id, start.isoformat(), end.isoformat()))
+        return {row[0]: Tally.from_fields(dict(zip(_FIELDS, row[1:]))) for row in rows}
+
+    # -- channel switches ----------------------------------------------------------------
+    def channel_settings(self, team_id: str, channel_id: str) -> ChannelSettings:
+        """A channel's switches (defaults when never set)."""
+        rows = self._query("SELECT paused, digest FROM channel_settings "
+                           "WHERE team_id = ? AND channel_id = ?", (team_id, channel_id))
+        return ChannelSettings(bool(rows[0][0]), bool(rows[0][1])) if rows else ChannelSettings()
+
+    def _set_switch(self, team_id: str, channel_id: str, name: str, value: bool) -> None:
+        self._transaction([(
+            f"INSERT INTO channel_settings (team_id, channel_id, {name}, updated_at) "
+            f"VALUES (?, ?, ?, ?) ON CONFLICT (team_id, channel_id) DO UPDATE SET "
+            f"{name} = excluded.{name}, updated_at = excluded.updated_at",
+            (team_id, channel_id, int(value), self.clock()))])
+
+    def digest_channels(self) -> list[tuple[str, str]]:
+        """Every channel with the weekly digest on."""
+        return [(row[0], row[1]) for row in self._query(
+            "SELECT team_id, channel_id FROM channel_settings WHERE digest = 1 "
+            "ORDER BY team_id, channel_id")]
+
+    # -- moderation ----------------------------------------------------------------------
+    def moderation_settings(self, team_id: str) -> ModerationSettings:
+        """A workspace's moderation settings (defaults when never set)."""
+        rows = self._query(f"SELECT channel_id, group_id, false_alarms, {', '.join(_RULE)} "
+                           "FROM moderation_settings WHERE team_id = ?", (team_id,))
+        if not rows:
+            return ModerationSettings()
+        names = ["channel_id", "group_id", "false_alarms", *_RULE]
+        return settings_from_fields(dict(zip(names, rows[0])))
+
+    def set_moderation(self, team_id: str, *, channel_id: str | None = None,
+                       group_id: str | None = None,
+                       rule: ModerationRule | None = None) -> ModerationSettings:
+        """Change the given settings; the new ones."""
+        check_id(team_id, "team_id")
+        changes = moderation_changes(channel_id, group_id, rule)
+        if changes:
+            names = list(changes)
+            self._transaction([
+                ("INSERT OR IGNORE INTO moderation_settings (team_id) VALUES (?)", (team_id,)),
+                (f"UPDATE moderation_settings SET {', '.join(f'{n} = ?' for n in names)} "
+                 "WHERE team_id = ?", (*changes.values(), team_id)),
+            ])
+        return self.moderation_settings(team_id)
+
+    def update_thread(self, team_id: str, channel_id: str, thread_ts: str,
+                      change: ThreadChange):
+        """Read, change and write a thread's state in one immediate transaction."""
+        key = (check_id(team_id, "team_id"), check_id(channel_id, "channel_id"),
+               check_ts(thread_ts, "thread_ts"))
+        with self._db_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT entries, last_alert_at, last_alert_negatives FROM threads "
+                    "WHERE team_id = ? AND channel_id = ? AND thread_ts = ?", key).fetchone()
+                state = ThreadState() if row is None else ThreadState(
+                    entries_from_list(json.loads(row[0])), row[1], row[2])
+                new_state, result = change(state)
+                if new_state != state:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO threads (team_id, channel_id, thread_ts, entries, "
+                        "last_alert_at, last_alert_negatives, expires_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (*key, json.dumps(entries_to_list(new_state)), new_state.last_alert_at,
+                         new_state.last_alert_negatives, self.clock() + THREAD_TTL_S))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+    def _put_alert(self, alert: Alert) -> tuple[str, tuple]:
+        return ("INSERT OR REPLACE INTO alerts (team_id, alert_id, fields, pending, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (alert.team_id, alert.alert_id, json.dumps(alert_to_fields(alert)),
+                 int(alert.pending), alert.created_at))
+
+    def add_alert(self, alert: Alert) -> None:
+        """Keep a new alert; only the newest pending ones are kept."""
+        check_id(alert.team_id, "team_id")
+        check_id(alert.alert_id, "alert_id")
+        self._transaction([
+            self._put_alert(alert),
+            ("DELETE FROM alerts WHERE team_id = ? AND pending = 1 AND alert_id NOT IN ("
+             "SELECT alert_id FROM alerts WHERE team_id = ? AND pending = 1 "
+             "ORDER BY created_at DESC LIMIT ?)",
+             (alert.team_id, alert.team_id, MAX_PENDING_ALERTS)),
+        ])
+
+    def get_alert(self, team_id: str, alert_id: str) -> Alert | None:
+        """One alert, None when unknown."""
+        rows = self._query("SELECT fields FROM alerts WHERE team_id = ? AND alert_id = ?",
+                           (team_id, alert_id))
+        return alert_from_fields(json.loads(rows[0][0])) if rows else None
+
+    def _change_alert(self, team_id: str, alert_id: str, change) -> Alert | None:
+        """Apply ``change(alert) -> (alert, extra statements)`` in one transaction."""
+        with self._db_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT fields FROM alerts WHERE team_id = ? AND alert_id = ?",
+                                   (team_id, alert_id)).fetchone()
+                if row is None:
+                    conn.execute("ROLLBACK")
+                    return None
+                alert, extra = change(alert_from_fields(json.loads(row[0])))
+                for sql, args in [self._put_alert(alert), *extra]:
+                    conn.execute(sql, args)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return alert
+
+    def resolve_alert(self, team_id: str, alert_id: str, state: str, user_id: str,
+                      at: float) -> Alert | None:
+        """Mark an alert acknowledged or a false alarm (counted once per alert)."""
+        check_state(state)
+
+        def change(alert: Alert):
+            extra = []
+            if state == "false_alarm" and alert.state != "false_alarm":
+                extra = [("INSERT OR IGNORE INTO moderation_settings (team_id) VALUES (?)",
+                          (team_id,)),
+                         ("UPDATE moderation_settings SET false_alarms = false_alarms + 1 "
+                          "WHERE team_id = ?", (team_id,))]
+            return dataclasses.replace(alert, state=state, by=user_id, at=at), extra
+
+        return self._change_alert(team_id, alert_id, change)
+
+    def mark_alert_posted(self, team_id: str, alert_id: str, channel_id: str, ts: str,
+                          permalink: str | None) -> None:
+        """The alert was posted in the moderators' channel."""
+        self._change_alert(team_id, alert_id, lambda alert: (dataclasses.replace(
+            alert, posted_channel=channel_id, posted_ts=ts, permalink=permalink), []))
+
+    def pending_alerts(self, team_id: str) -> list[Alert]:
+        """Alerts waiting for a moderators' channel, newest first."""
+        rows = self._query("SELECT fields FROM alerts WHERE team_id = ? AND pending = 1 "
+                           "ORDER BY created_at DESC", (team_id,))
+        return [alert_from_fields(json.loads(row[0])) for row in rows]
+
+    def _release(self) -> None:
+        with self._db_lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

@@ -1,0 +1,55 @@
+"""``/sentimento``: the help in the ack itself, everything else after the ack (a Bolt lazy
+listener): a feature's subcommand, or the sentiment of the text."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Mapping, Sequence
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.blocks import COMMAND
+from bot.classify.answer import answer_for
+from bot.classify.port import Classifier
+from bot.classify.views import internal_error_message
+from bot.command import Subcommand, SubcommandHelp, help_message, parse_command
+
+log = logging.getLogger(__name__)
+
+
+def ack_command(names: Sequence[str], extra_help: Sequence[SubcommandHelp], ack: Ack,
+                body: dict) -> None:
+    """Answer the help in the ack (nothing to wait for); ack anything else empty."""
+    name, _rest = parse_command(body.get("text", ""), names)
+    if name == "ajuda":
+        ack(response_type="ephemeral", **help_message(extra_help))
+    else:
+        ack()
+
+
+def run_command(classifier: Classifier, by_name: Mapping[str, Subcommand], body: dict,
+                respond: Respond, client: WebClient, context: BoltContext) -> None:
+    """After the ack: run the subcommand, or classify the text; never a stack trace in Slack."""
+    name, rest = parse_command(body.get("text", ""), list(by_name))
+    if name == "ajuda":
+        return
+    try:
+        if name is not None:
+            by_name[name].run(args=rest, command=body, respond=respond, client=client,
+                              context=context)
+            return
+        respond(response_type="ephemeral", **answer_for(classifier, rest))
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # never a stack trace in Slack
+        log.error("%s %s failed: %s", COMMAND, name or "<texto>", exc.__class__.__name__)
+        respond(response_type="ephemeral", **internal_error_message())
+
+
+def register(app: App, classifier: Classifier, subcommands: Sequence[Subcommand] = (),
+             command: str = COMMAND) -> None:
+    """Listen to ``command``: ``ajuda`` is answered in the ack, the rest in a lazy listener."""
+    by_name = {sub.name: sub for sub in subcommands}
+    extra_help = [sub.help for sub in subcommands]
+    app.command(command)(ack=partial(ack_command, list(by_name), extra_help),
+                         lazy=[partial(run_command, classifier, by_name)])

@@ -1,0 +1,1 @@
+"""Tests against real dependencies: the Firestore emulator, SQLite, the tiny model, subprocesses."""

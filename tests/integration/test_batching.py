@@ -1,0 +1,162 @@
+"""The micro-batcher: coalescing, ordering, the bounded queue and shutdown, with real backends."""
+
+import threading
+import time
+
+import pytest
+
+from service.backends.transformers_backend import TransformersBackend
+from service.batching import Batcher, BatcherClosedError, QueueFullError
+from tests.support.service_helpers import NEGATIVE, NEUTRAL, POSITIVE, GatedBackend
+
+@pytest.fixture(name="gated")
+def gated_backend(lexicon):
+    """The lexicon behind a closed gate."""
+    return GatedBackend(lexicon)
+
+
+def make_batcher(backend, **kwargs):
+    """A batcher that records the size of every batch it runs."""
+    sizes = []
+    batcher = Batcher(backend, observer=lambda size, _seconds: sizes.append(size), **kwargs)
+    return batcher, sizes
+
+
+def test_results_come_back_in_input_order(lexicon):
+    """Results come back in input order."""
+    batcher, _ = make_batcher(lexicon)
+    try:
+        labels = [r.label for r in batcher.classify([NEGATIVE, POSITIVE, NEUTRAL, POSITIVE], 10)]
+    finally:
+        batcher.close()
+    assert labels == ["negative", "positive", "neutral", "positive"]
+
+
+def test_slack_markup_is_cleaned_before_the_model(gated):
+    """Slack markup is cleaned before the model."""
+    gated.gate.set()
+    batcher, _ = make_batcher(gated)
+    try:
+        batcher.classify(["<@U123> :smile:   ótimo ```code```"], 10)
+    finally:
+        batcher.close()
+    assert gated.texts == ["@user 😄 ótimo"]
+
+
+def test_texts_queued_while_the_model_is_busy_share_one_batch(gated):
+    """Texts queued while the model is busy share one batch."""
+    batcher, sizes = make_batcher(gated, max_batch_size=16, max_batch_wait_ms=0)
+    try:
+        first = batcher.submit([POSITIVE])
+        assert gated.entered.wait(5)
+        later = [batcher.submit([text]) for text in (NEGATIVE, NEUTRAL, POSITIVE)]
+        assert batcher.queue_depth == 3
+        gated.gate.set()
+        labels = [f.result(10).label for f in first + [fs[0] for fs in later]]
+    finally:
+        batcher.close()
+    assert sizes == [1, 3]
+    assert labels == ["positive", "negative", "neutral", "positive"]
+    assert batcher.queue_depth == 0
+
+
+def test_batches_never_exceed_max_batch_size(gated):
+    """Batches never exceed max batch size."""
+    batcher, sizes = make_batcher(gated, max_batch_size=2, max_batch_wait_ms=0)
+    try:
+        batcher.submit([NEUTRAL])
+        assert gated.entered.wait(5)
+        futures = batcher.submit([POSITIVE, NEGATIVE, NEUTRAL, POSITIVE, NEGATIVE])
+        gated.gate.set()
+        labels = [f.result(10).label for f in futures]
+    finally:
+        batcher.close()
+    assert sizes == [1, 2, 2, 1]
+    assert labels == ["positive", "negative", "neutral", "positive", "negative"]
+
+
+def test_concurrent_callers_each_get_their_own_results(tiny_model_dir):
+    """Concurrent callers each get their own results."""
+    backend = TransformersBackend(tiny_model_dir)
+    texts = [f"mensagem {i} " + "bom dia pessoal " * (i % 7) for i in range(24)]
+    alone = [backend.predict([text])[0] for text in texts]
+    batcher, sizes = make_batcher(backend, max_batch_size=8, max_batch_wait_ms=20)
+    results = [None] * len(texts)
+
+    def call(i):
+        results[i] = batcher.classify([texts[i]], 30)[0]
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(texts))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        batcher.close()
+    assert max(sizes) <= 8 and sum(sizes) == len(texts)
+    for got, want in zip(results, alone):
+        assert got.scores == pytest.approx(want.scores, abs=1e-5)
+
+
+def test_full_queue_refuses_at_once_and_all_or_nothing(gated):
+    """Full queue refuses at once and all or nothing."""
+    batcher, _ = make_batcher(gated, max_queue_size=3)
+    try:
+        running = batcher.submit([POSITIVE])
+        assert gated.entered.wait(5)
+        queued = batcher.submit([NEGATIVE, NEUTRAL])
+        with pytest.raises(QueueFullError, match="fila cheia"):
+            batcher.submit([POSITIVE, POSITIVE])  # only one slot left: nothing is queued
+        assert batcher.queue_depth == 2
+        last = batcher.submit([NEUTRAL])  # the last slot is still free
+        gated.gate.set()
+        labels = [f.result(10).label for f in running + queued + last]
+    finally:
+        batcher.close()
+    assert labels == ["positive", "negative", "neutral", "neutral"]
+
+
+def test_a_lone_request_on_an_idle_service_skips_the_batching_window(lexicon):
+    """A lone request on an idle service skips the batching window."""
+    batcher, sizes = make_batcher(lexicon, max_batch_wait_ms=5000)
+    try:
+        started = time.monotonic()
+        batcher.classify([POSITIVE], 10)
+        elapsed = time.monotonic() - started
+    finally:
+        batcher.close()
+    assert sizes == [1]
+    assert elapsed < 2.5  # far below the 5 s window it would have waited
+
+
+def test_close_finishes_queued_work_then_refuses_new_work(gated):
+    """Close finishes queued work then refuses new work."""
+    batcher, _ = make_batcher(gated)
+    futures = batcher.submit([POSITIVE])
+    assert gated.entered.wait(5)
+    futures += batcher.submit([NEGATIVE, NEUTRAL])
+    closer = threading.Thread(target=batcher.close)
+    closer.start()
+    time.sleep(0.05)
+    with pytest.raises(BatcherClosedError):
+        batcher.submit([POSITIVE])
+    gated.gate.set()
+    closer.join(10)
+    assert not closer.is_alive()
+    assert [f.result(0).label for f in futures] == ["positive", "negative", "neutral"]
+
+
+def test_model_errors_reach_every_caller_of_the_batch(tiny_model_dir):
+    """Model errors reach every caller of the batch."""
+    backend = TransformersBackend(tiny_model_dir)
+    batcher, _ = make_batcher(backend)
+    try:
+        batcher.submit([POSITIVE])[0].result(10)
+        backend.device = "no-such-device"  # the next forward pass cannot run
+        futures = batcher.submit([POSITIVE, NEGATIVE])
+        for future in futures:
+            with pytest.raises(RuntimeError):
+                future.result(10)
+    finally:
+        batcher.close()

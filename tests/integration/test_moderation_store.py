@@ -1,0 +1,130 @@
+"""The moderation part of the store contract, on both stores: a real SQLite file and the
+Firestore emulator (same fixtures as tests/integration/test_store_contract.py)."""
+# pylint: disable=redefined-outer-name  # pytest fixtures
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+import pytest
+
+from bot.moderation.rules import (
+    MAX_PENDING_ALERTS, Alert, ModerationRule, ThreadEntry, ThreadState, observe,
+)
+
+T, C = "T0STORE", "C0GERAL"
+NOW = 1_800_000_000.0
+RULE = ModerationRule()
+
+
+@pytest.fixture(params=["sqlite", "firestore"])
+def store_env(request):
+    """The environment of a fresh store of each kind."""
+    return request.getfixturevalue(f"{request.param}_env")
+
+
+@pytest.fixture
+def make_store(store_env, open_stores):
+    """Opens stores on the same backing data (as separate app instances would)."""
+    return lambda **env: open_stores({**store_env, "FLUSH_INTERVAL": "60", **env})
+
+
+def alert(n: int, *, pending: bool = True, team: str = T) -> Alert:
+    """Alert number ``n`` (created ``n`` seconds after NOW)."""
+    return Alert(alert_id=f"a{n:04d}", team_id=team, channel_id=C, thread_ts=f"{NOW + n:.6f}",
+                 message_ts=f"{NOW + n:.6f}", negatives=3, span_s=60.0, created_at=NOW + n,
+                 posted_channel=None if pending else "C0MODS",
+                 posted_ts=None if pending else f"{NOW + n:.6f}")
+
+
+def test_moderation_settings_defaults_and_changes(make_store):
+    """Defaults, partial changes seen by another instance, per workspace."""
+    store, other = make_store(), make_store()
+    settings = store.moderation_settings(T)
+    assert (settings.channel_id, settings.group_id, settings.false_alarms) == (None, None, 0)
+    assert settings.rule == ModerationRule(0.80, 3, 10, 30)
+    store.set_moderation(T, channel_id="C0MODS")
+    store.set_moderation(T, group_id="S0MODS")
+    changed = other.set_moderation(T, rule=ModerationRule(0.85, 4, 12, 45))
+    assert (changed.channel_id, changed.group_id) == ("C0MODS", "S0MODS")
+    assert store.moderation_settings(T).rule == ModerationRule(0.85, 4, 12, 45)
+    assert store.moderation_settings("T0OTHER").channel_id is None
+    with pytest.raises(ValueError):
+        store.set_moderation(T, channel_id="C0/../x")
+
+
+def test_thread_state_is_bounded_and_shared(make_store):
+    """Entries round-trip, stay within the window, and one instance sees the other's."""
+    store, other = make_store(), make_store()
+    ts = f"{NOW:.6f}"
+    for i in range(15):  # 15 messages, one a minute, every third negative
+        entry = ThreadEntry(NOW + 60 * i, negative=i % 3 == 0)
+        (store if i % 2 else other).update_thread(
+            T, C, ts, partial(lambda s, e: observe(s, e, e.ts, RULE), e=entry))
+    state = store.update_thread(T, C, ts, lambda s: (s, s))
+    # last 10 messages, or the last 30 minutes (all 15 are within 14 minutes)
+    assert len(state.entries) == 15
+    assert state.entries[0] == ThreadEntry(NOW, True)
+    late = ThreadEntry(NOW + 3600 * 5, negative=False)
+    other.update_thread(T, C, ts, lambda s: (observe(s, late, late.ts, RULE)[0], None))
+    state = other.update_thread(T, C, ts, lambda s: (s, s))
+    assert len(state.entries) == 10 and state.entries[-1] == late
+    assert store.update_thread(T, C, ts, lambda s: (s, s)).entries == state.entries
+    assert store.update_thread(T, "C0OUTRO", ts, lambda s: (s, s)) == ThreadState()
+    with pytest.raises(ValueError):
+        store.update_thread(T, C, "not-a-ts", lambda s: (s, None))
+
+
+def test_two_instances_alert_a_thread_once(make_store):
+    """Negative messages of one thread at two instances at once: exactly one flag."""
+    instances = [make_store(), make_store()]
+    ts = f"{NOW:.6f}"
+
+    def deliver(i: int):
+        entry = ThreadEntry(NOW + i, negative=True)
+        return instances[i % 2].update_thread(T, C, ts, lambda s: observe(s, entry, NOW + 10, RULE))
+
+    with ThreadPoolExecutor(2) as pool:
+        flags = [flag for flag in pool.map(deliver, range(3)) if flag is not None]
+    assert len(flags) == 1 and flags[0].negatives == 3
+    state = instances[0].update_thread(T, C, ts, lambda s: (s, s))
+    assert len(state.entries) == 3 and state.last_alert_negatives == 3
+
+
+def test_alerts_resolve_and_count_false_alarms_once(make_store):
+    """Alerts are kept, resolved by anyone's instance, false alarms counted once each."""
+    store, other = make_store(), make_store()
+    store.add_alert(alert(1, pending=False))
+    store.add_alert(alert(2, pending=False))
+    assert other.get_alert(T, "a0001") == alert(1, pending=False)
+    assert other.get_alert(T, "a9999") is None
+    done = other.resolve_alert(T, "a0001", "acknowledged", "U0MOD", NOW + 100)
+    assert (done.state, done.by, done.at) == ("acknowledged", "U0MOD", NOW + 100)
+    assert store.get_alert(T, "a0001") == done
+    for _ in range(2):
+        store.resolve_alert(T, "a0002", "false_alarm", "U0MOD", NOW + 200)
+    other.resolve_alert(T, "a0001", "false_alarm", "U0MOD2", NOW + 300)
+    assert store.moderation_settings(T).false_alarms == 2
+    assert store.resolve_alert(T, "a9999", "false_alarm", "U0MOD", NOW) is None
+    with pytest.raises(ValueError):
+        store.resolve_alert(T, "a0001", "open", "U0MOD", NOW)
+
+
+def test_pending_alerts_keep_the_newest_50_until_posted(make_store):
+    """Pending alerts: newest first, at most 50; a posted one leaves the list."""
+    store, other = make_store(), make_store()
+    for n in range(MAX_PENDING_ALERTS + 3):
+        (store if n % 2 else other).add_alert(alert(n))
+    store.add_alert(alert(500, team="T0OTHER"))
+    pending = other.pending_alerts(T)
+    assert [a.alert_id for a in pending] == [f"a{n:04d}" for n in range(52, 2, -1)]
+    store.mark_alert_posted(T, "a0052", "C0MODS", "1800000999.000100", "https://x/p1")
+    assert other.pending_alerts(T)[0].alert_id == "a0051"
+    posted = other.get_alert(T, "a0052")
+    assert (posted.posted_channel, posted.posted_ts, posted.permalink) == (
+        "C0MODS", "1800000999.000100", "https://x/p1")
+    assert dataclasses.replace(posted, posted_channel=None, posted_ts=None,
+                               permalink=None) == alert(52)
+    assert [a.alert_id for a in store.pending_alerts("T0OTHER")] == ["a0500"]

@@ -1,0 +1,237 @@
+"""One contract for both stores: the real Firestore emulator and a real SQLite file."""
+# pylint: disable=redefined-outer-name  # pytest fixtures
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bot.counting.model import Observation
+from bot.store import StoreClosedError, open_store
+from service.labels import LABELS
+
+T, C = "T0STORE", "C0GERAL"
+DAY = dt.date(2026, 11, 20)
+
+
+def obs(label: str, day: dt.date = DAY, channel: str = C, team: str = T,
+        score: float = 0.8) -> Observation:
+    """An observation whose top label has ``score`` and the rest split evenly."""
+    rest = (1.0 - score) / 2
+    return Observation(team, channel, day.isoformat(), label,
+                       {name: (score if name == label else rest) for name in LABELS})
+
+
+@pytest.fixture(params=["sqlite", "firestore"])
+def store_env(request):
+    """The environment of a fresh store of each kind."""
+    return request.getfixturevalue(f"{request.param}_env")
+
+
+@pytest.fixture
+def make_store(store_env, open_stores):
+    """Opens stores on the same backing data (as separate app instances would)."""
+    return lambda clock=time.time, **env: open_stores(
+        {**store_env, "CHANNEL_CACHE_SECONDS": "0", **env}, clock=clock)
+
+
+def test_counts_and_score_sums_per_day(make_store):
+    """Counts and score sums per day."""
+    store = make_store(FLUSH_INTERVAL="60")
+    store.record([obs("positive"), obs("positive", score=0.6), obs("negative"),
+                  obs("neutral", day=DAY - dt.timedelta(days=2)),
+                  obs("positive", day=DAY + dt.timedelta(days=40))])
+    store.record([obs("positive", channel="C0OUTRO")])
+    # Buffered counts are visible through the instance that holds them...
+    before = store.daily_counts(T, C, DAY - dt.timedelta(days=6), DAY)
+    assert {day: t.counts for day, t in before.items()} == {
+        "2026-11-18": {"negative": 0, "neutral": 1, "positive": 0},
+        "2026-11-20": {"negative": 1, "neutral": 0, "positive": 2},
+    }
+    store.flush()
+    # ...and once written, through any other instance.
+    days = make_store().daily_counts(T, C, DAY - dt.timedelta(days=6), DAY)
+    assert list(days) == ["2026-11-18", "2026-11-20"]
+    today = days["2026-11-20"]
+    assert today.total == 3
+    assert today.score_sums["positive"] == pytest.approx(0.8 + 0.6 + 0.1)
+    assert today.score_sums["negative"] == pytest.approx(0.1 + 0.2 + 0.8)
+    later = make_store().daily_counts(T, C, DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=60))
+    assert [(day, t.total) for day, t in later.items()] == [("2026-12-30", 1)]
+
+
+def test_increments_add_up_across_flushes_and_instances(make_store):
+    """Increments add up across flushes and instances."""
+    first, second = make_store(FLUSH_INTERVAL="60"), make_store(FLUSH_INTERVAL="60")
+    first.record([obs("positive")] * 3)
+    first.flush()
+    second.record([obs("positive")] * 2 + [obs("negative")])
+    second.flush()
+    first.record([obs("neutral")])
+    first.close()
+    days = second.daily_counts(T, C, DAY, DAY)
+    assert days["2026-11-20"].counts == {"negative": 1, "neutral": 1, "positive": 5}
+
+
+def test_background_thread_writes_without_flush(make_store):
+    """Background thread writes without flush."""
+    writer = make_store(FLUSH_INTERVAL="0.1")
+    reader = make_store()
+    writer.record([obs("neutral")] * 4)
+    deadline = time.monotonic() + 10
+    while not reader.daily_counts(T, C, DAY, DAY) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reader.daily_counts(T, C, DAY, DAY)["2026-11-20"].counts["neutral"] == 4
+    assert writer.pending_count() == 0
+
+
+def test_close_flushes_is_idempotent_and_refuses_new_counts(make_store):
+    """Close flushes is idempotent and refuses new counts."""
+    store = make_store(FLUSH_INTERVAL="60")
+    store.record([obs("positive")] * 7)
+    store.close()
+    store.close()
+    with pytest.raises(StoreClosedError):
+        store.record([obs("positive")])
+    assert make_store().daily_counts(T, C, DAY, DAY)["2026-11-20"].total == 7
+
+
+def test_invalid_observations_are_refused_before_buffering(make_store):
+    """Invalid observations are refused before buffering."""
+    store = make_store(FLUSH_INTERVAL="60")
+    for bad in (Observation(T, "C/../x", "2026-11-20", "positive", {}),
+                Observation(T, C, "20/11/2026", "positive", {}),
+                Observation(T, C, "2026-11-20", "feliz", {})):
+        with pytest.raises(ValueError):
+            store.record([obs("positive"), bad])
+    assert store.pending_count() == 0
+    store.flush()
+
+
+def test_claim_event_once_across_instances(make_store):
+    """Claim event once across instances."""
+    first, second = make_store(), make_store()
+    assert first.claim_event("Ev0001") is True
+    assert first.claim_event("Ev0001") is False
+    assert second.claim_event("Ev0001") is False
+    assert second.claim_event("Ev0002") is True
+    # Keys that are not valid document ids still work.
+    assert first.claim_event("retry/1 ü") is True
+    assert second.claim_event("retry/1 ü") is False
+
+
+def test_claims_expire(make_store):
+    """Claims expire."""
+    now = [1_800_000_000.0]
+    store = make_store(clock=lambda: now[0], EVENT_CLAIM_TTL="600")
+    other = make_store(clock=lambda: now[0], EVENT_CLAIM_TTL="600")
+    assert store.claim_event("Ev0009") is True
+    now[0] += 599
+    assert other.claim_event("Ev0009") is False
+    now[0] += 2
+    assert other.claim_event("Ev0009") is True
+    assert store.claim_event("Ev0009") is False
+
+
+def test_burst_of_2000_redelivered_to_two_instances_counts_2000(make_store):
+    """Two app instances receive every event of a burst (retries, load balancer)."""
+    instances = [make_store(FLUSH_INTERVAL="0.2"), make_store(FLUSH_INTERVAL="0.2")]
+    labels = [LABELS[i % 3] for i in range(2000)]
+
+    def deliver(job):
+        index, instance = job
+        if instance.claim_event(f"Ev{index:05d}"):
+            instance.record([obs(labels[index])])
+
+    jobs = [(i, instances[(i + k) % 2]) for i in range(2000) for k in (0, 1)]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(deliver, jobs))
+    for instance in instances:
+        instance.close()
+    days = make_store().daily_counts(T, C, DAY, DAY)
+    assert days["2026-11-20"].total == 2000
+    assert days["2026-11-20"].counts == {
+        "negative": labels.count("negative"), "neutral": labels.count("neutral"),
+        "positive": labels.count("positive")}
+
+
+def test_concurrent_records_are_not_lost(make_store):
+    """Concurrent records are not lost."""
+    store = make_store(FLUSH_INTERVAL="0.01")
+    threads = [threading.Thread(target=lambda: [store.record([obs("positive")]) for _ in range(250)])
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store.close()
+    assert make_store().daily_counts(T, C, DAY, DAY)["2026-11-20"].total == 1000
+
+
+def test_top_channels_ranks_a_workspace_over_a_period(make_store):
+    """Top channels ranks a workspace over a period."""
+    store = make_store(FLUSH_INTERVAL="60")
+    store.record([obs("positive", channel="C0A")] * 5 + [obs("negative", channel="C0B")] * 9
+                 + [obs("neutral", channel="C0C")] * 2
+                 + [obs("positive", channel="C0C", day=DAY - dt.timedelta(days=1))] * 2
+                 + [obs("positive", channel="C0OLD", day=DAY - dt.timedelta(days=30))] * 50
+                 + [obs("positive", team="T0OTHER", channel="C0X")] * 99)
+    store.flush()
+    store.record([obs("positive", channel="C0A")] * 1)  # still buffered
+    top = store.top_channels(T, DAY - dt.timedelta(days=6), DAY)
+    assert [(a.channel_id, a.tally.total) for a in top] == [("C0B", 9), ("C0A", 6), ("C0C", 4)]
+    assert top[0].tally.counts["negative"] == 9
+    assert [a.channel_id for a in make_store().top_channels(T, DAY - dt.timedelta(days=6), DAY,
+                                                              limit=2)] == ["C0B", "C0A"]
+
+
+def test_pause_and_digest_switches(make_store):
+    """Pause and digest switches."""
+    store, other = make_store(), make_store()
+    assert store.channel_settings(T, C).paused is False
+    store.set_paused(T, C, True)
+    assert other.channel_settings(T, C).paused is True
+    assert other.channel_settings(T, "C0OUTRO").paused is False
+    other.set_paused(T, C, False)
+    assert store.channel_settings(T, C).paused is False
+    assert store.digest_channels() == []
+    store.set_digest(T, C, True)
+    store.set_digest(T, "C0B", True)
+    store.set_digest("T0OTHER", "C0X", True)
+    other.set_digest(T, "C0B", False)
+    assert other.digest_channels() == [("T0OTHER", "C0X"), (T, C)]
+    settings = store.channel_settings(T, C)
+    assert (settings.paused, settings.digest) == (False, True)
+
+
+def test_digest_claim_once_per_channel_and_week(make_store):
+    """Digest claim once per channel and week."""
+    first, second = make_store(), make_store()
+    assert first.claim_digest(T, C, "2026-W47") is True
+    assert second.claim_digest(T, C, "2026-W47") is False
+    assert second.claim_digest(T, C, "2026-W48") is True
+    assert second.claim_digest(T, "C0B", "2026-W47") is True
+    first.release_digest(T, C, "2026-W47")
+    assert second.claim_digest(T, C, "2026-W47") is True
+
+
+def test_open_store_picks_the_backend(tmp_path):
+    """Open store picks the backend."""
+    from bot.store.settings import StoreSettings  # pylint: disable=import-outside-toplevel
+    from service.settings import SettingsError  # pylint: disable=import-outside-toplevel
+
+    assert StoreSettings.from_env({}).backend == "sqlite"
+    assert StoreSettings.from_env({}).sqlite_path == "./sentimento.db"
+    assert StoreSettings.from_env({"GOOGLE_CLOUD_PROJECT": "p"}).backend == "firestore"
+    assert StoreSettings.from_env({"FIRESTORE_EMULATOR_HOST": "127.0.0.1:1"}).backend == "firestore"
+    assert StoreSettings.from_env({"GOOGLE_CLOUD_PROJECT": "p", "STORE": "sqlite"}).backend == "sqlite"
+    with pytest.raises(SettingsError) as error:
+        StoreSettings.from_env({"STORE": "mongo", "FLUSH_INTERVAL": "soon"})
+    assert "STORE" in str(error.value) and "FLUSH_INTERVAL" in str(error.value)
+    store = open_store({"SQLITE_PATH": str(tmp_path / "sub" / "x.db")})
+    store.close()
+    assert (tmp_path / "sub" / "x.db").exists()

@@ -1,0 +1,1 @@
+"""Test support: the fake Slack harness, the Firestore emulator fixtures, service helpers."""

@@ -1,0 +1,585 @@
+"""Test harness for the Slack bot: a fake Slack, real HTTP servers on port 0, signed requests.
+
+Slack's servers cannot be reached from tests, so :class:`FakeSlack` stands in for them: a real
+HTTP server that answers the Web API (``/api/<method>``) and receives ``response_url`` posts
+(``/response/<name>``), recording every call. The bot itself runs for real: the Bolt app built
+by ``bot.app.build_app`` behind ``bot.server.create_asgi_app``, served by uvicorn on port 0,
+and driven with requests signed like Slack signs them (slack_sdk's ``SignatureVerifier``).
+Payloads follow the shapes in Slack's documentation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlencode
+
+import httpx
+import uvicorn
+from slack_sdk.signature import SignatureVerifier
+
+from bot.store import StoreSettings, open_store
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-1234-5678-testtokenvalue"
+TEAM_ID = "T0001"
+BOT_USER_ID = "UBOT0001"
+BOT_ID = "BBOT0001"
+APP_ID = "A0001"
+
+
+@dataclass
+class Call:
+    """One request the bot made to the fake Slack."""
+
+    kind: str  # "api" or "response"
+    name: str  # Web API method (chat.postEphemeral) or response_url name
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+def start_http_server(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A real threaded HTTP server on 127.0.0.1, port 0, serving in a daemon thread.
+    Stop it with ``shutdown()`` and ``server_close()``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+def server_url(server: ThreadingHTTPServer) -> str:
+    """The base URL (ending with ``/``) of a server from :func:`start_http_server`."""
+    return f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+class FakeSlack:
+    """A local stand-in for slack.com (Web API and ``response_url``) that records calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._cond = threading.Condition()
+        self._failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
+        self._errors: dict[str, list[str]] = {}
+        # users.conversations: the channels each user is a member of (answered page_size a page)
+        self.memberships: dict[str, list[str]] = {}
+        self.page_size = 2
+        # users.info: the workspace's admins and owners; usergroups.users.list: group -> members
+        self.admins: set[str] = set()
+        self.usergroups: dict[str, list[str]] = {}
+        self._file_ids = itertools.count(1)
+        harness = self
+
+        class Handler(BaseHTTPRequestHandler):
+            """Answers one request from the bot."""
+
+            def log_message(self, *_args) -> None:  # keep test output quiet
+                return
+
+            def do_POST(self) -> None:  # pylint: disable=invalid-name  # http.server's naming
+                """Record the call and answer like Slack."""
+                length = int(self.headers.get("Content-Length", 0))
+                raw = self.rfile.read(length) if length else b""
+                if self.path.startswith("/upload/"):  # a file's bytes (files_upload_v2, step 2)
+                    status, headers, payload = harness.handle_upload(self.path, dict(self.headers), raw)
+                else:
+                    status, headers, payload = harness.handle(self.path, dict(self.headers),
+                                                              raw.decode("utf-8"))
+                data = payload.encode("utf-8")
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = start_http_server(Handler)
+        self.port = self._server.server_address[1]
+
+    @property
+    def api_url(self) -> str:
+        """Value for ``SLACK_API_URL``."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str) -> str:
+        """A ``response_url`` whose posts are recorded under ``name``."""
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    def fail_next(self, method: str, status: int, headers: dict[str, str] | None = None,
+                  times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``status`` (e.g. 429 + Retry-After)."""
+        with self._cond:
+            self._failures.setdefault(method, []).extend([(status, headers or {})] * times)
+
+    def error_next(self, method: str, error: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with HTTP 200 ``{"ok": false, "error":
+        error}``, as Slack does for ``missing_scope``, ``not_in_channel``..."""
+        with self._cond:
+            self._errors.setdefault(method, []).extend([error] * times)
+
+    def handle_upload(self, path: str, headers: dict[str, str],
+                      raw: bytes) -> tuple[int, dict[str, str], str]:
+        """Receive a file's bytes at an upload URL from ``files.getUploadURLExternal``; recorded
+        as kind ``upload``, named by the file id, with the bytes in ``params["body"]``."""
+        file_id = path.strip("/").partition("/")[2]
+        with self._cond:
+            self.calls.append(Call("upload", file_id, {"body": raw}, headers))
+            self._cond.notify_all()
+        return 200, {"Content-Type": "text/plain"}, f"OK - {len(raw)}"
+
+    def handle(self, path: str, headers: dict[str, str], raw: str) -> tuple[int, dict[str, str], str]:
+        """Record one request and build Slack's answer."""
+        if headers.get("Content-Type", "").startswith("application/json"):
+            params = json.loads(raw) if raw else {}
+        else:
+            params = {key: values[0] for key, values in parse_qs(raw).items()}
+        kind, _, name = path.strip("/").partition("/")
+        kind = "api" if kind == "api" else "response"
+        with self._cond:
+            failures = self._failures.get(name)
+            failure = failures.pop(0) if failures else None
+            errors = self._errors.get(name) if kind == "api" else None
+            error = errors.pop(0) if errors else None
+            self.calls.append(Call(kind, name, params, headers))
+            self._cond.notify_all()
+        if error is not None:
+            return 200, {"Content-Type": "application/json"}, json.dumps({"ok": False, "error": error})
+        if failure is not None:
+            status, extra = failure
+            return status, {"Content-Type": "application/json", **extra}, json.dumps(
+                {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"})
+        if kind == "response":
+            return 200, {"Content-Type": "text/plain"}, "ok"
+        return 200, {"Content-Type": "application/json"}, json.dumps(self._answer(name, params))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "url": "https://teste.slack.com/", "team": "Teste", "user": "sentimento",
+                    "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
+                    "is_enterprise_install": False}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{time.time():.6f}"}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": params.get("channel"), "ts": f"{time.time():.6f}",
+                    "message": {"text": params.get("text", "")}}
+        if method == "views.publish":
+            return {"ok": True, "view": {"id": "V0001", **(params.get("view") or {})}}
+        return (self._reports_api(method, params) or self._moderation_api(method, params)
+                or {"ok": True})
+
+    def _moderation_api(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """``chat.getPermalink``, ``chat.update``, ``users.info`` (admins from :attr:`admins`)
+        and ``usergroups.users.list`` (from :attr:`usergroups`); None for other methods."""
+        if method == "chat.getPermalink":
+            channel, ts = params.get("channel"), str(params.get("message_ts"))
+            return {"ok": True, "channel": channel,
+                    "permalink": f"https://teste.slack.com/archives/{channel}/p{ts.replace('.', '')}"}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"),
+                    "text": params.get("text", "")}
+        if method == "users.info":
+            user = str(params.get("user"))
+            return {"ok": True, "user": {"id": user, "team_id": TEAM_ID, "is_admin": user in self.admins,
+                                         "is_owner": False, "is_primary_owner": False}}
+        if method == "usergroups.users.list":
+            group = str(params.get("usergroup"))
+            if group not in self.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": self.usergroups[group]}
+        return None
+
+    def _reports_api(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """``users.conversations`` (App Home) and ``files_upload_v2``'s steps 1 and 3 (an upload
+        URL here, then the completion); None for other methods."""
+        if method == "users.conversations":
+            return self._conversations(params)
+        if not method.startswith("files."):
+            return None
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._file_ids):08d}"
+            return {"ok": True, "file_id": file_id,
+                    "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}"}
+        files = params.get("files")
+        files = json.loads(files) if isinstance(files, str) else files or []
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+
+    def _conversations(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``users.conversations`` for ``params["user"]``, ``page_size`` channels a page."""
+        channels = self.memberships.get(str(params.get("user")), [])
+        start = int(params.get("cursor") or 0)
+        page = channels[start:start + self.page_size]
+        more = start + self.page_size < len(channels)
+        return {"ok": True, "channels": [{"id": channel, "is_channel": True} for channel in page],
+                "response_metadata": {"next_cursor": str(start + self.page_size) if more else ""}}
+
+    def recorded(self, kind: str | None = None, name: str | None = None) -> list[Call]:
+        """Calls so far, optionally of one kind and name."""
+        with self._cond:
+            return [call for call in self.calls
+                    if (kind is None or call.kind == kind) and (name is None or call.name == name)]
+
+    def wait_for(self, kind: str, name: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        """Block until ``count`` calls of (kind, name) arrived; fail the test after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [c for c in self.calls if c.kind == kind and c.name == name]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"expected {count} {kind} {name} call(s), got {len(found)}: "
+                                         f"{[(c.kind, c.name) for c in self.calls]}")
+                self._cond.wait(remaining)
+
+    def close(self) -> None:
+        """Stop the server."""
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class ServerThread:
+    """An ASGI app served by a real uvicorn on 127.0.0.1, port 0, in a background thread."""
+
+    def __init__(self, app) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        """Stop serving and wait for the thread."""
+        self._server.should_exit = True
+        self._thread.join(10)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll ``predicate`` until true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+# --------------------------------------------------------------------------- model service stand-in
+
+NEUTRAL_RESULT = {"label": "neutral", "label_pt": "Neutro", "score": 0.6,
+                  "scores": {"negative": 0.2, "neutral": 0.6, "positive": 0.2}}
+
+
+def closed_port_url() -> str:
+    """A URL where nothing listens (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+class ScriptedService:
+    """A real HTTP server answering ``POST /v1/classify`` from a script of (status, headers, body|None)
+    (None: a valid neutral answer), then valid answers; records the size of each request. With a
+    ``gate`` (a ``threading.Event``) every answer waits until it is set; ``answered`` is set once
+    an answer has been sent."""
+
+    def __init__(self, script=(), delay: float = 0.0, gate: threading.Event | None = None):
+        self.script = list(script)
+        self.sizes: list[int] = []
+        self.gate = gate
+        self.answered = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            """Plays the script."""
+
+            def log_message(self, *_args):
+                return
+
+            def do_POST(self):  # pylint: disable=invalid-name  # http.server's naming
+                """One scripted answer."""
+                texts = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["texts"]
+                outer.sizes.append(len(texts))
+                status, headers, body = outer.script.pop(0) if outer.script else (200, {}, None)
+                if body is None:
+                    body = json.dumps({"model": "m", "backend": "transformers",
+                                       "results": [NEUTRAL_RESULT] * len(texts)})
+                time.sleep(delay)
+                if outer.gate is not None:
+                    outer.gate.wait(10)
+                data = body.encode()
+                try:
+                    self.send_response(status)
+                    for key, value in {"Content-Type": "application/json", **headers}.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    outer.answered.set()
+                except OSError:  # the client gave up (timeout tests)
+                    pass
+
+        self.server = start_http_server(Handler)
+        self.url = server_url(self.server)
+
+    def close(self):
+        """Open the gate (if any) and stop serving."""
+        if self.gate is not None:
+            self.gate.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+
+# --------------------------------------------------------------------------- signed requests
+
+def signed_headers(body: str, content_type: str, secret: str = SIGNING_SECRET,
+                   timestamp: int | None = None, retry_num: int | None = None) -> dict[str, str]:
+    """The headers Slack sends: ``X-Slack-Request-Timestamp`` and ``X-Slack-Signature`` (v0)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
+               "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)}
+    if retry_num is not None:
+        headers["X-Slack-Retry-Num"] = str(retry_num)
+        headers["X-Slack-Retry-Reason"] = "http_timeout"
+    return headers
+
+
+_ids = itertools.count(1)
+
+
+def slash_command_body(text: str, response_url: str, user_id: str = "U0USER1",
+                       channel_id: str = "C0GERAL") -> str:
+    """A slash command's form body, as in Slack's documentation."""
+    n = next(_ids)
+    return urlencode({
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO", "team_id": TEAM_ID, "team_domain": "teste",
+        "enterprise_id": "", "enterprise_name": "", "channel_id": channel_id, "channel_name": "geral",
+        "user_id": user_id, "user_name": "maria", "command": "/sentimento", "text": text,
+        "api_app_id": APP_ID, "is_enterprise_install": "false", "response_url": response_url,
+        "trigger_id": f"13345224609.738474920.{n}",
+    })
+
+
+def message_event(text: str, user: str = "U0USER1", channel: str = "C0GERAL",
+                  channel_type: str = "channel", ts: str | None = None, **extra) -> dict[str, Any]:
+    """A ``message`` event as delivered for ``message.channels`` / ``message.groups``."""
+    event = {"type": "message", "channel": channel, "user": user, "text": text,
+             "ts": ts or f"{time.time():.6f}", "event_ts": ts or f"{time.time():.6f}",
+             "channel_type": channel_type, "team": TEAM_ID}
+    event.update(extra)
+    return {key: value for key, value in event.items() if value is not None}
+
+
+def event_callback(event: dict[str, Any], event_id: str | None = None) -> str:
+    """An Events API ``event_callback`` envelope (JSON body)."""
+    return json.dumps({
+        "token": "XXYYZZ", "team_id": TEAM_ID, "api_app_id": APP_ID, "event": event,
+        "type": "event_callback", "event_id": event_id or f"Ev{next(_ids):08d}",
+        "event_time": int(time.time()), "event_context": "4-eyJldCI6Im1lc3NhZ2UifQ",
+        "authorizations": [{"enterprise_id": None, "team_id": TEAM_ID, "user_id": BOT_USER_ID,
+                            "is_bot": True, "is_enterprise_install": False}],
+        "is_ext_shared_channel": False,
+    })
+
+
+def message_action_body(text: str, response_url: str, user_id: str = "U0USER1",
+                        channel_id: str = "C0GERAL", callback_id: str = "analisar_sentimento",
+                        message_ts: str = "1732600000.000200",
+                        thread_ts: str | None = None) -> str:
+    """A message shortcut's interactivity payload (``payload=<json>`` form body); a reply in
+    a thread carries its root's ``thread_ts``."""
+    n = next(_ids)
+    message = {"type": "message", "user": "U0OUTRO", "ts": message_ts, "text": text,
+               "team": TEAM_ID}
+    if thread_ts is not None:
+        message["thread_ts"] = thread_ts
+    payload = {
+        "type": "message_action", "token": "Nj2rfC2hU8mAfgaJLemZgO7H", "action_ts": f"{time.time():.6f}",
+        "team": {"id": TEAM_ID, "domain": "teste"},
+        "user": {"id": user_id, "username": "maria", "team_id": TEAM_ID, "name": "maria"},
+        "channel": {"id": channel_id, "name": "geral"}, "is_enterprise_install": False,
+        "enterprise": None, "callback_id": callback_id, "trigger_id": f"13345224609.8534564800.{n}",
+        "response_url": response_url, "message_ts": message_ts, "message": message,
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def block_actions_body(action_id: str, value: str, response_url: str, user_id: str = "U0USER1",
+                       channel_id: str = "C0GERAL") -> str:
+    """A ``block_actions`` interactivity payload: a button clicked on an ephemeral message."""
+    n = next(_ids)
+    payload = {
+        "type": "block_actions", "token": "Nj2rfC2hU8mAfgaJLemZgO7H", "api_app_id": APP_ID,
+        "user": {"id": user_id, "username": "maria", "name": "maria", "team_id": TEAM_ID},
+        "team": {"id": TEAM_ID, "domain": "teste"}, "is_enterprise_install": False,
+        "enterprise": None, "trigger_id": f"13345224609.8534564800.{n}",
+        "container": {"type": "message", "message_ts": "1732600000.000300",
+                      "channel_id": channel_id, "is_ephemeral": True},
+        "channel": {"id": channel_id, "name": "geral"}, "response_url": response_url,
+        "state": {"values": {}},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
+                     "text": {"type": "plain_text", "text": "Compartilhar no canal", "emoji": True},
+                     "action_ts": f"{time.time():.6f}"}],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+class SlackSender:
+    """Sends signed requests to the bot's ``POST /slack/events``."""
+
+    FORM = "application/x-www-form-urlencoded"
+    JSON = "application/json"
+
+    def __init__(self, base_url: str, secret: str = SIGNING_SECRET):
+        self.url = base_url + "/slack/events"
+        self.secret = secret
+        self.client = httpx.Client(timeout=10)
+
+    def post(self, body: str, content_type: str, **sign) -> httpx.Response:
+        """POST ``body`` signed with the signing secret (``sign``: timestamp, retry_num, secret)."""
+        secret = sign.pop("secret", self.secret)
+        return self.client.post(self.url, content=body.encode("utf-8"),
+                                headers=signed_headers(body, content_type, secret=secret, **sign))
+
+    def command(self, text: str, response_url: str, channel_id: str = "C0GERAL",
+                user_id: str = "U0USER1", **sign) -> httpx.Response:
+        """``/sentimento <text>`` typed by ``user_id`` in ``channel_id``."""
+        return self.post(slash_command_body(text, response_url, user_id=user_id,
+                                            channel_id=channel_id), self.FORM, **sign)
+
+    def action(self, action_id: str, value: str, response_url: str, channel_id: str = "C0GERAL",
+               user_id: str = "U0USER1", **sign) -> httpx.Response:
+        """A click on a button of an ephemeral message in ``channel_id``."""
+        return self.post(block_actions_body(action_id, value, response_url, user_id=user_id,
+                                            channel_id=channel_id), self.FORM, **sign)
+
+    def home_opened(self, user_id: str = "U0USER1", **sign) -> httpx.Response:
+        """``user_id`` opens the app's Home tab."""
+        return self.event({"type": "app_home_opened", "user": user_id, "channel": "D0HOME",
+                           "tab": "home", "event_ts": f"{time.time():.6f}"}, **sign)
+
+    def event(self, event: dict[str, Any], event_id: str | None = None, **sign) -> httpx.Response:
+        """One Events API delivery."""
+        return self.post(event_callback(event, event_id), self.JSON, **sign)
+
+    def shortcut(self, text: str, response_url: str, **sign) -> httpx.Response:
+        """The "Analisar sentimento" message shortcut on a message with ``text``."""
+        return self.post(message_action_body(text, response_url), self.FORM, **sign)
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+
+def blocks_text(message: dict[str, Any]) -> str:
+    """Everything a user reads in a message or view: its text and the text of its blocks."""
+    parts = [str(message.get("text", ""))]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    parts.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message.get("blocks", []))
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- the bot, running
+
+@dataclass
+class RunningBot:
+    """A bot built by ``build_app`` and served over HTTP, with what it was built from."""
+
+    settings: Any
+    classifier: Any
+    store: Any
+    counter: Any
+    app: Any
+    server: ServerThread
+    sender: SlackSender
+    store_dir: str | None = None  # set when the harness made the store: closed and removed
+
+    def close(self) -> None:
+        """Stop the server, then flush the message counter (and close a store made for it)."""
+        self.sender.close()
+        self.server.close()
+        self.counter.close()
+        if self.store_dir is not None:
+            self.store.close()
+            shutil.rmtree(self.store_dir, ignore_errors=True)
+
+    def counted(self, channel_id: str | None = None, day: str | None = None) -> dict[str, int]:
+        """Messages counted per label, read back through the store's own queries: one channel
+        (or the whole workspace), one day (or every day of the test payloads' years)."""
+        return counted(self.store, TEAM_ID, channel_id, day)
+
+
+def counted(store, team_id: str, channel_id: str | None = None,
+            day: str | None = None) -> dict[str, int]:
+    """Messages counted per label in ``store`` for a channel or a workspace, on ``day`` or over
+    2024-2026 (the dates test payloads use)."""
+    start, end = ((dt.date.fromisoformat(day),) * 2 if day
+                  else (dt.date(2024, 1, 1), dt.date(2026, 12, 31)))
+    if channel_id is None:
+        tallies = [activity.tally for activity in store.top_channels(team_id, start, end, 1000)]
+    else:
+        tallies = list(store.daily_counts(team_id, channel_id, start, end).values())
+    return {label: sum(t.counts[label] for t in tallies)
+            for label in ("negative", "neutral", "positive")}
+
+
+def bot_env(slack: FakeSlack, **overrides: str) -> dict[str, str]:
+    """The environment of a bot talking to ``slack``, with fast message batching."""
+    return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url, "MESSAGE_BATCH_WAIT_MS": "20", **overrides}
+
+
+def start_bot(slack: FakeSlack, classifier, store=None, env: dict[str, str] | None = None,
+              extra_routes=(), **build_kwargs) -> RunningBot:
+    """Build the real app from settings read from ``env`` and serve it on port 0
+    (``build_kwargs`` go to ``build_app``; ``create_asgi_app`` gets the app's own routes, such
+    as ``POST /tasks/digest`` when ``DIGEST_SECRET`` is set, and ``extra_routes``)."""
+    # pylint: disable=import-outside-toplevel  # the harness module stays importable on its own
+    from bot import app as bot_app
+    from bot.counting.counter import MessageCounter
+    from bot.server import create_asgi_app
+    from bot.settings import BotSettings
+
+    settings = BotSettings.from_env(env if env is not None else bot_env(slack))
+    store_dir = None
+    if store is None:  # a real SQLite store of its own, removed when the bot closes
+        store_dir = tempfile.mkdtemp(prefix="sentimento-bot-")
+        store = open_store(settings=StoreSettings(backend="sqlite", flush_interval=0,
+                                                  sqlite_path=f"{store_dir}/bot.db"))
+    counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
+                             wait_ms=settings.message_batch_wait_ms)
+    app = bot_app.build_app(settings, classifier, store, counter, **build_kwargs)
+    server = ServerThread(create_asgi_app(app, settings.slack_signing_secret,
+                                          [*bot_app.build_routes(settings, app, store), *extra_routes]))
+    return RunningBot(settings, classifier, store, counter, app, server, SlackSender(server.url),
+                      store_dir)

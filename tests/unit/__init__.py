@@ -1,0 +1,1 @@
+"""Fast tests of pure modules: no network, no store, no model, no process (seconds)."""
