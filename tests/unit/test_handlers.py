@@ -1,0 +1,79 @@
+"""The listeners' ack callbacks, called directly with ``Mock(Ack)`` as Bolt would: the help
+is answered in the ack itself, everything else is acked empty at once."""
+
+from __future__ import annotations
+
+from unittest.mock import Mock
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot.command import Subcommand, SubcommandHelp
+from handlers import ack_now
+from handlers.command import ack_command, run_command
+from handlers.home import publish
+
+REPORT_HELP = SubcommandHelp("relatorio [hoje|7d|30d]", "o humor deste canal")
+NAMES = ["relatorio"]
+
+
+def test_help_is_answered_in_the_ack_with_every_subcommand():
+    """``/sentimento`` alone and ``/sentimento ajuda`` get the help in the ack (no wait)."""
+    for text in ("", "ajuda", "  Ajuda ", "help", "?"):
+        ack = Mock(Ack)
+        ack_command(NAMES, [REPORT_HELP], ack, {"text": text})
+        ack.assert_called_once()
+        kwargs = ack.call_args.kwargs
+        assert kwargs["response_type"] == "ephemeral"
+        assert "/sentimento relatorio [hoje|7d|30d]" in kwargs["text"]
+        assert "/sentimento ajuda" in kwargs["text"]
+
+
+def test_everything_else_is_acked_empty():
+    """Texts to classify and subcommands are acked with nothing: the answer comes later."""
+    for text in ("Adorei o resultado!", "relatorio 7d", "ajuda com o deploy"):
+        ack = Mock(Ack)
+        ack_command(NAMES, [REPORT_HELP], ack, {"text": text})
+        ack.assert_called_once_with()
+    ack = Mock(Ack)
+    ack_now(ack)
+    ack.assert_called_once_with()
+
+
+def test_the_lazy_part_of_the_help_does_nothing_more():
+    """The help was the whole answer: the lazy listener neither responds nor classifies."""
+    respond, classifier = Mock(Respond), Mock()
+    run_command(classifier, {}, {"text": "ajuda"}, respond, Mock(WebClient), {})
+    respond.assert_not_called()
+    classifier.classify_detailed.assert_not_called()
+
+
+def test_a_subcommand_gets_its_arguments_and_a_failure_becomes_a_portuguese_message():
+    """The subcommand named by the first word runs with the rest; if it raises, the user reads
+    a Portuguese message, never a stack trace."""
+    calls = []
+
+    def run(**kwargs):
+        calls.append(kwargs["args"])
+        raise RuntimeError("boom")
+
+    respond = Mock(Respond)
+    run_command(Mock(), {"relatorio": Subcommand("relatorio", REPORT_HELP, run)},
+                {"text": "Relatório  30d"}, respond, Mock(WebClient), {})
+    assert calls == ["30d"]
+    answer = respond.call_args.kwargs
+    assert answer["response_type"] == "ephemeral"
+    assert "Algo deu errado" in answer["text"]
+    assert "boom" not in answer["text"]
+
+
+def test_the_home_is_published_only_for_the_home_tab():
+    """Opening the Messages tab publishes nothing; the Home tab publishes the view for its user."""
+    client = Mock(WebClient)
+    publish(None, [], {"team_id": "T1"}, {"user": "U1", "tab": "messages"}, client)
+    client.views_publish.assert_not_called()
+    publish(None, [REPORT_HELP], {"team_id": "T1"}, {"user": "U1", "tab": "home"}, client)
+    view = client.views_publish.call_args.kwargs["view"]
+    assert client.views_publish.call_args.kwargs["user_id"] == "U1"
+    assert view["type"] == "home"
+    assert "relatorio [hoje|7d|30d]" in str(view["blocks"])
