@@ -18,6 +18,7 @@ from bot.pipeline import MessageCounter
 from bot.ports import Classifier
 from bot.settings import BotSettings
 from bot.store import Store
+from bot.validation import PayloadGuard, Rejections
 from handlers import commands, events, home, moderation, reports, shortcuts
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
               counter: MessageCounter | None = None, *,
               subcommands: Sequence[commands.Subcommand] = (),
               home_sections: home.HomeSections | None = None,
-              process_before_response: bool = False) -> App:
+              process_before_response: bool = False,
+              rejections: Rejections | None = None) -> App:
     """Build the Bolt app with every listener registered.
 
     ``counter`` batches channel messages for ``classifier`` and hands them to ``store``; pass one
@@ -72,6 +74,8 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
     the App Home's channel moods); and moderation (``moderacao``, ``limiar``, ``regra``, thread
     alerts and their buttons, the "Sinalizar para moderação" shortcut, the admin's App Home
     section). ``subcommands`` and ``home_sections`` are extension points for later features.
+    Malformed payloads are refused before any listener (:mod:`bot.validation`), counted in
+    ``rejections``.
     Calls ``auth.test`` once (Bolt's token verification) to learn the bot's own ids.
     """
     timezone = ZoneInfo(settings.timezone)
@@ -89,6 +93,8 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
         # Socket Mode requests come over the app-token WebSocket and are not signed.
         request_verification_enabled=bool(settings.slack_signing_secret) or not settings.socket_mode,
         process_before_response=process_before_response,
+        # Right after Bolt's signature check, before any of Bolt's code that reads the payload.
+        before_authorize=PayloadGuard(rejections),
         name="sentimento",
         logger=quiet_bolt_logging(),
     )
