@@ -74,8 +74,9 @@ def serve(app, settings, routes=()) -> None:
     # re-raises the signal to the handler installed by ``run``, which unwinds to its ``finally``.
     if routes:
         log.info("also serving %s", ", ".join(getattr(route, "path", "?") for route in routes))
-    uvicorn.run(create_asgi_app(app, settings.slack_signing_secret, routes), host=settings.host,
-                port=settings.port, log_config=None, timeout_graceful_shutdown=20)
+    uvicorn.run(create_asgi_app(app, settings.slack_signing_secret, routes,
+                                max_body_bytes=settings.max_body_bytes),
+                host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=20)
 
 
 def _shut_down(counter, store, classifier) -> None:

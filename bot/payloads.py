@@ -22,8 +22,9 @@ Two layers, both strict (no coercion: ``5`` is not a string, ``"5"`` is not a nu
 Formats are checked only where a listener relies on one without checking it itself: an Events
 API ``team_id`` and the App Home's ``user`` must be Slack ids the store accepts (``T0123``:
 letters, digits, ``_``, ``-``), a channel message's ``ts`` Slack's ``1732600000.000200`` (turned
-into a date). Elsewhere the listeners check ids and timestamps themselves and answer a bad one
-in Portuguese (``valid_id``, ``valid_ts``), so only the type is checked here.
+into a date) and a ``response_url`` an http(s) URL (answers are posted there). Elsewhere the
+listeners check ids and timestamps themselves and answer a bad one in Portuguese
+(``valid_id``, ``valid_ts``), so only the type is checked here.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -46,6 +48,7 @@ KINDS = (SLASH_COMMAND, EVENT, BLOCK_ACTIONS, MESSAGE_ACTION, URL_VERIFICATION, 
 _SLACK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Seconds (10 digits: until the year 2286, what datetime can show) and a fraction.
 _SLACK_TS = re.compile(r"[0-9]{1,10}\.[0-9]{1,9}")
+_URL_CHARS = re.compile(r"[!-~]{1,2048}")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,17 @@ def _slack_ts(value: str) -> str:
     return value
 
 
+def _http_url(value: str) -> str:
+    """``response_url``: the listeners post their answer there (printable ASCII, no spaces:
+    what an HTTP client accepts; a host and, if any, a numeric port)."""
+    parsed = urlparse(value)
+    if (not _URL_CHARS.fullmatch(value) or parsed.scheme not in ("http", "https")
+            or not parsed.hostname):
+        raise ValueError("not an http(s) URL")
+    _ = parsed.port  # raises ValueError for a port that is not a number in range
+    return value
+
+
 def _not_null(value: Any) -> Any:
     if value is None:
         raise ValueError("null where Bolt expects a value")
@@ -84,6 +98,7 @@ def _str_or_object(value: Any) -> Any:
 
 SlackId = Annotated[str, AfterValidator(_slack_id)]
 SlackTs = Annotated[str, AfterValidator(_slack_ts)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
 IdOrObject = Annotated[Any, AfterValidator(_str_or_object)]
 Obj = dict[str, Any]
 
@@ -130,7 +145,7 @@ class Envelope(_Actor):
     response_urls: Annotated[list[Obj] | None, BeforeValidator(_not_null)] = None
     message: _Actor | None = None
     previous_message: _Actor | None = None
-    response_url: str | None = None
+    response_url: HttpUrl | None = None
 
 
 # -- /sentimento -------------------------------------------------------------------------------
@@ -143,7 +158,7 @@ class SlashCommand(_Model):
     team_id: str
     channel_id: str
     user_id: str
-    response_url: str
+    response_url: HttpUrl
 
 
 # -- Events API --------------------------------------------------------------------------------
@@ -200,15 +215,15 @@ class Action(_Model):
 
 
 class BlockActions(_Model):
-    """A button click (``handlers/reports.py`` share, ``handlers/moderation.py`` alert buttons).
-    ``channel`` is absent for clicks in the App Home, ``team`` null for some org-wide apps."""
+    """A button click (``handlers/reports.py`` share, ``handlers/moderation.py`` alert buttons:
+    all in messages, so with a ``response_url``). ``team`` is null for some org-wide apps."""
 
     type: Literal["block_actions"]
     user: Ref
     team: Ref | None = None
     channel: Ref | None = None
     actions: Annotated[list[Action], Field(min_length=1)]
-    response_url: str | None = None
+    response_url: HttpUrl  # the listeners answer there: the bot's buttons are all in messages
 
 
 class ShortcutMessage(_Model):
@@ -228,7 +243,7 @@ class MessageAction(_Model):
     channel: Ref
     user: Ref
     team: Ref
-    response_url: str | None = None
+    response_url: HttpUrl | None = None
 
 
 class UrlVerification(_Model):

@@ -580,6 +580,7 @@ def start_bot(slack: FakeSlack, classifier, store=None, env: dict[str, str] | No
                              wait_ms=settings.message_batch_wait_ms)
     app = bot_app.build_app(settings, classifier, store, counter, **build_kwargs)
     server = ServerThread(create_asgi_app(app, settings.slack_signing_secret,
-                                          [*bot_app.build_routes(settings, app, store), *extra_routes]))
+                                          [*bot_app.build_routes(settings, app, store), *extra_routes],
+                                          max_body_bytes=settings.max_body_bytes))
     return RunningBot(settings, classifier, store, counter, app, server, SlackSender(server.url),
                       store_dir)
