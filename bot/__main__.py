@@ -55,13 +55,19 @@ def _exit_cleanly(signum: int, _frame) -> None:
     sys.exit(0)
 
 
-def serve(app, settings, routes=()) -> None:
+GRACE_S = 2.0  # uvicorn's wait for requests in flight after SIGTERM
+FLUSH_RESERVE_S = 1.0  # of SHUTDOWN_DEADLINE, kept for the store's last write
+
+
+def serve(app, settings, counter, routes=()) -> None:
     """Serve ``app`` until stopped: Socket Mode with an app-level token, else HTTP (uvicorn)
-    with ``routes`` besides ``/slack/events`` (``POST /tasks/digest``)."""
+    with ``routes`` besides ``/slack/events`` (``POST /tasks/digest``), ``/healthz`` and
+    ``/metrics`` (``counter.metrics``)."""
     # pylint: disable=import-outside-toplevel  # only the chosen mode's libraries load
     if settings.socket_mode:
         if routes:
-            log.warning("Socket Mode serves no HTTP: POST /tasks/digest is not available")
+            log.warning("Socket Mode serves no HTTP: POST /tasks/digest and /metrics are not "
+                        "available")
         from slack_bolt.adapter.socket_mode import SocketModeHandler
         log.info("Socket Mode: connecting to Slack with the app-level token")
         SocketModeHandler(app, settings.slack_app_token).start()
@@ -69,19 +75,40 @@ def serve(app, settings, routes=()) -> None:
     import uvicorn
 
     from bot.server import create_asgi_app
-    log.info("HTTP mode: POST /slack/events and GET /healthz on %s:%d", settings.host, settings.port)
+
+    class DrainingServer(uvicorn.Server):
+        """On SIGTERM/SIGINT, refuse new channel messages at once (503: Slack redelivers them
+        to another instance), then let uvicorn stop accepting and finish what is in flight."""
+
+        def handle_exit(self, sig, frame) -> None:
+            counter.stop_accepting()
+            super().handle_exit(sig, frame)
+
+    log.info("HTTP mode: POST /slack/events, GET /healthz and GET /metrics on %s:%d",
+             settings.host, settings.port)
     # uvicorn handles SIGTERM/SIGINT itself (stops accepting, finishes in-flight requests), then
     # re-raises the signal to the handler installed by ``run``, which unwinds to its ``finally``.
     if routes:
         log.info("also serving %s", ", ".join(getattr(route, "path", "?") for route in routes))
-    uvicorn.run(create_asgi_app(app, settings.slack_signing_secret, routes), host=settings.host,
-                port=settings.port, log_config=None, timeout_graceful_shutdown=20)
+    config = uvicorn.Config(create_asgi_app(app, settings.slack_signing_secret, routes,
+                                            max_body_bytes=settings.max_body_bytes,
+                                            metrics=counter.metrics),
+                            host=settings.host, port=settings.port, log_config=None,
+                            timeout_graceful_shutdown=min(GRACE_S, settings.shutdown_deadline_s / 4))
+    DrainingServer(config).run()
 
 
-def _shut_down(counter, store, classifier) -> None:
-    """Classify and record the queued messages, flush the store, release the model."""
-    counter.close()
-    store.close()
+def _shut_down(counter, store, classifier, deadline_s: float) -> None:
+    """Count the messages waiting (until ``deadline_s`` less a reserve for the last write),
+    flush the store, release the model. What could not be written is logged with its number."""
+    counter.close(timeout=max(0.5, deadline_s - GRACE_S - FLUSH_RESERVE_S))
+    try:
+        store.close()
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # the process is ending
+        log.error("%d counted messages could not be written before exit: %s",
+                  store.pending_count(), exc.__class__.__name__)
+    log.info("stopped: %d messages counted, %d dropped, %d refused (Slack redelivers them)",
+             counter.counted, counter.dropped, counter.refused)
     classifier.close()
 
 
@@ -98,9 +125,8 @@ def run(argv: Sequence[str] = ()) -> int:
 
     from slack_bolt.error import BoltError
 
-    from bot.app import build_app, build_routes
+    from bot.app import build_app, build_counter, build_routes
     from bot.classify.clients import build_classifier
-    from bot.counting.counter import MessageCounter
     from service.backends import BackendLoadError
 
     try:
@@ -108,8 +134,7 @@ def run(argv: Sequence[str] = ()) -> int:
     except BackendLoadError as exc:
         return _fail(f"Não foi possível carregar o modelo: {exc}")
     store = open_store(settings=store_settings)
-    counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
-                             wait_ms=settings.message_batch_wait_ms)
+    counter = build_counter(settings, classifier, store)
     try:
         try:
             app = build_app(settings, classifier, store, counter)
@@ -122,9 +147,9 @@ def run(argv: Sequence[str] = ()) -> int:
         # SIGTERM (a container stopping) and Ctrl-C unwind to ``finally``, which flushes counts.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, _exit_cleanly)
-        serve(app, settings, build_routes(settings, app, store))
+        serve(app, settings, counter, build_routes(settings, app, store))
     finally:
-        _shut_down(counter, store, classifier)
+        _shut_down(counter, store, classifier, settings.shutdown_deadline_s)
     return 0
 
 

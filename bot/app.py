@@ -18,12 +18,15 @@ from starlette.routing import BaseRoute
 
 from bot.classify.port import Classifier
 from bot.command import Subcommand
-from bot.counting.counter import MessageCounter
+from bot.counting.counter import BacklogLimits, MessageCounter
 from bot.deps import Deps, today_in
+from bot.executors import BoundedExecutor
 from bot.home.usecases import HomeSections, combine
+from bot.metrics import BotMetrics
 from bot.moderation.alerts import thread_watcher
 from bot.settings import BotSettings
 from bot.store.base import Store
+from bot.validation import PayloadGuard, Rejections
 from handlers import classify, command, counting, home, moderation, reports
 
 log = logging.getLogger(__name__)
@@ -68,7 +71,8 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
               counter: MessageCounter | None = None, *,
               subcommands: Sequence[Subcommand] = (),
               home_sections: HomeSections | None = None,
-              process_before_response: bool = False) -> App:
+              process_before_response: bool = True,
+              rejections: Rejections | None = None) -> App:
     """Build the Bolt app with every listener registered.
 
     ``counter`` batches channel messages for ``classifier`` and hands them to ``store``; pass one
@@ -78,6 +82,8 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
     the App Home's channel moods); and moderation (``moderacao``, ``limiar``, ``regra``, thread
     alerts and their buttons, the "Sinalizar para moderação" shortcut, the admin's App Home
     section). ``subcommands`` and ``home_sections`` are extension points for later features.
+    Malformed payloads are refused before any listener (:mod:`bot.validation`), counted in
+    ``rejections``.
     Calls ``auth.test`` once (Bolt's token verification) to learn the bot's own ids.
     """
     timezone = ZoneInfo(settings.timezone)
@@ -87,26 +93,45 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
         home_sections = reports.home_section(deps)
     home_sections = combine(home_sections, moderation.home_section(deps))
     if counter is None:
-        counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
-                                 wait_ms=settings.message_batch_wait_ms)
+        counter = build_counter(settings, classifier, store)
+    user_work = BoundedExecutor(settings.user_workers, settings.user_queue, "slack-user",
+                                on_refused=counter.metrics.user_tasks_refused.inc)
     app = App(
         client=build_web_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         # Socket Mode requests come over the app-token WebSocket and are not signed.
         request_verification_enabled=bool(settings.slack_signing_secret) or not settings.socket_mode,
+        # Acks run in the request's own thread, never queued behind background work; the work
+        # after an ack (lazy listeners: commands, shortcuts, buttons, App Home) runs on
+        # ``user_work``, bounded; channel messages never reach it (see handlers.counting).
         process_before_response=process_before_response,
+        listener_executor=user_work,
+        # Right after Bolt's signature check, before any of Bolt's code that reads the payload.
+        before_authorize=PayloadGuard(rejections),
         name="sentimento",
         logger=quiet_bolt_logging(),
     )
-    command.register(app, classifier, subcommands)
+    command.register(app, classifier, subcommands, busy=lambda: user_work.saturated)
     classify.register(app, classifier)
-    counting.register(app, store, counter, timezone)
+    counting.register(app, counter, timezone)
     home.register(app, home_sections, extra_help=[sub.help for sub in subcommands])
     reports.register(app, deps)
     moderation.register(app, deps)
     counter.add_listener(thread_watcher(store, app.client))
     app.error(log_error)
     return app
+
+
+def build_counter(settings: BotSettings, classifier: Classifier, store: Store,
+                  metrics: BotMetrics | None = None) -> MessageCounter:
+    """The channel-message counter with the limits of ``settings`` (``MESSAGE_BACKLOG_*``,
+    ``MESSAGE_BATCH_*``, ``MODERATION_WORKERS``)."""
+    return MessageCounter(classifier, store, batch_size=settings.message_batch_size,
+                          wait_ms=settings.message_batch_wait_ms,
+                          limits=BacklogLimits(settings.backlog_max_messages,
+                                               settings.backlog_max_bytes,
+                                               settings.backlog_max_age_s),
+                          metrics=metrics, listener_workers=settings.listener_workers)
 
 
 def log_error(error: Exception) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from bot.blocks import COMMAND, fold
+from bot.blocks import COMMAND, fold, notice
 from bot.classify.views import SHORTCUT_NAME
 
 HELP_WORDS = ("", "ajuda", "help", "?")
@@ -78,3 +78,10 @@ def help_message(extra: Sequence[SubcommandHelp] = ()) -> dict:
                 "mensagem). O texto analisado nunca é guardado.")}]},
         ],
     }
+
+
+def busy_message() -> dict:
+    """The ack when the bot has no room for more work right now (the request is not run)."""
+    return notice(":hourglass_flowing_sand: Estou com muitos pedidos agora e não consegui "
+                  f"atender este. Tente de novo em alguns segundos (`{COMMAND} ajuda` sempre "
+                  "responde).")

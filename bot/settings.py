@@ -31,6 +31,20 @@ HINTS = {
 SECRET_FIELDS = frozenset({"slack_bot_token", "slack_signing_secret", "slack_app_token",
                            "model_service_token", "digest_secret"})
 MIN_DIGEST_SECRET = 16
+# MAX_BODY_BYTES: the largest HTTP request body the bot reads (413 above it, checked before the
+# body is read in full, on every route). Slack's payloads are small: a message is at most
+# 40,000 characters; Slack's JSON writes a non-ASCII character as one or two \uXXXX escapes
+# (6-12 bytes) and form encoding (slash commands, interactivity) turns each backslash into %5C,
+# so a maximal text costs at most 640 KB even if every character is an emoji, and an ordinary
+# long Portuguese message a few tens of KB. 1 MiB therefore holds every payload the bot acts on
+# (slash command, message event, button, shortcut), while an attacker's unsigned body costs at
+# most 1 MiB per connection before it is refused. Only a maximal message made of emoji, quoted
+# twice (text plus rich-text blocks: 1.28 MB form-encoded in a shortcut; an edit's old and new
+# versions) exceeds it: that shortcut fails visibly, that edit event is refused (and never
+# counted anyway). Raise MAX_BODY_BYTES if such messages matter.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+MIN_MAX_BODY_BYTES = 16 * 1024  # below this, real Slack payloads would be refused
+MAX_MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 def _url(env: EnvReader, name: str, default: str | None) -> str | None:
@@ -94,6 +108,14 @@ class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, 
     message_batch_size: int = 64
     message_batch_wait_ms: float = 500.0
     digest_secret: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    backlog_max_messages: int = 20_000
+    backlog_max_bytes: int = 32 * 1024 * 1024
+    backlog_max_age_s: float = 600.0
+    user_workers: int = 8
+    user_queue: int = 64
+    listener_workers: int = 2
+    shutdown_deadline_s: float = 8.0
     logs: LogSettings = LogSettings()
     model: ModelSettings = ModelSettings()
 
@@ -132,6 +154,16 @@ class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, 
             message_batch_size=env.integer("MESSAGE_BATCH_SIZE", 64, 1, 64),
             message_batch_wait_ms=env.number("MESSAGE_BATCH_WAIT_MS", 500.0, 0.0, 60_000.0),
             digest_secret=_digest_secret(env),
+            max_body_bytes=env.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES,
+                                       MIN_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES),
+            backlog_max_messages=env.integer("MESSAGE_BACKLOG_MAX", 20_000, 1, 1_000_000),
+            backlog_max_bytes=env.integer("MESSAGE_BACKLOG_MAX_BYTES", 32 * 1024 * 1024,
+                                          64 * 1024, 1024 * 1024 * 1024),
+            backlog_max_age_s=env.number("MESSAGE_BACKLOG_MAX_AGE", 600.0, 1.0, 86_400.0),
+            user_workers=env.integer("USER_WORKERS", 8, 1, 256),
+            user_queue=env.integer("USER_QUEUE", 64, 0, 10_000),
+            listener_workers=env.integer("MODERATION_WORKERS", 2, 1, 64),
+            shutdown_deadline_s=env.number("SHUTDOWN_DEADLINE", 8.0, 0.5, 3600.0),
             logs=LogSettings.read(env),
             model=ModelSettings.read(env),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -14,17 +14,22 @@ from bot.blocks import COMMAND
 from bot.classify.answer import answer_for
 from bot.classify.port import Classifier
 from bot.classify.views import internal_error_message
-from bot.command import Subcommand, SubcommandHelp, help_message, parse_command
+from bot.command import Subcommand, SubcommandHelp, busy_message, help_message, parse_command
 
 log = logging.getLogger(__name__)
 
+Busy = Callable[[], bool]  # True when the work after an ack would be refused now
 
-def ack_command(names: Sequence[str], extra_help: Sequence[SubcommandHelp], ack: Ack,
-                body: dict) -> None:
-    """Answer the help in the ack (nothing to wait for); ack anything else empty."""
+
+def ack_command(names: Sequence[str], extra_help: Sequence[SubcommandHelp], busy: Busy,
+                ack: Ack, body: dict) -> None:
+    """Answer the help in the ack (nothing to wait for); ack anything else empty, or with a
+    Portuguese "try again" when the work after the ack has no room (``busy()``)."""
     name, _rest = parse_command(body.get("text", ""), names)
     if name == "ajuda":
         ack(response_type="ephemeral", **help_message(extra_help))
+    elif busy():
+        ack(response_type="ephemeral", **busy_message())
     else:
         ack()
 
@@ -46,10 +51,15 @@ def run_command(classifier: Classifier, by_name: Mapping[str, Subcommand], body:
         respond(response_type="ephemeral", **internal_error_message())
 
 
+def never_busy() -> bool:
+    """The default :data:`Busy`: there is always room."""
+    return False
+
+
 def register(app: App, classifier: Classifier, subcommands: Sequence[Subcommand] = (),
-             command: str = COMMAND) -> None:
+             command: str = COMMAND, busy: Busy = never_busy) -> None:
     """Listen to ``command``: ``ajuda`` is answered in the ack, the rest in a lazy listener."""
     by_name = {sub.name: sub for sub in subcommands}
     extra_help = [sub.help for sub in subcommands]
-    app.command(command)(ack=partial(ack_command, list(by_name), extra_help),
+    app.command(command)(ack=partial(ack_command, list(by_name), extra_help, busy),
                          lazy=[partial(run_command, classifier, by_name)])

@@ -1,141 +1,399 @@
-"""Channel messages to tallies: batched classification, then one store record per batch.
+"""Channel messages to tallies: a bounded backlog in memory, batched classification with
+retries, and one store record per batch.
 
-Slack delivers one ``message`` event per request. :class:`MessageCounter` gathers them (up to
-``batch_size`` or ``wait_ms``) so that the model sees batches, then hands the store one
-:class:`bot.counting.model.Observation` per message: label and scores only, never the text. The texts
-wait only in memory, for at most ``wait_ms`` plus one model call.
+The promise: a message that :meth:`MessageCounter.offer` accepts (the bot then answers Slack
+200) is counted exactly once, whatever fails after. It waits in the backlog (its text in memory
+only: never written to disk, store or log) until the model and the store answer, retried with
+backoff; a channel paused meanwhile, or a redelivery already claimed by any instance, is skipped
+(counted as skipped). A text the model refuses is classified alone, so it never takes its batch
+down; if it fails alone it is recorded as *dropped* (reports say how many). When the backlog is
+full (``max_messages``, ``max_bytes``) or stalled (its oldest message older than
+``max_age_s``), :meth:`offer` refuses: the bot answers non-200 and Slack redelivers later.
+
+:meth:`close` stops taking messages, drains the backlog until a deadline, and records whatever
+is left as dropped (reason ``shutdown``). Listeners (moderation's thread watcher) run on their
+own bounded executor, so their store transactions and Slack calls never slow counting down.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import queue
 import threading
 import time
-from typing import Callable, Sequence
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence
 
-from bot.classify.clients import MAX_TEXT_CHARS, ClassifierInputError, ModelUnavailableError
+from bot.classify.clients import MAX_TEXT_CHARS, ModelUnavailableError
 from bot.classify.port import Classifier
-from bot.counting.model import Observation, PendingMessage
+from bot.counting.model import DROPPED, Observation, PendingMessage
+from bot.executors import BoundedExecutor
 from bot.ids import valid_id
-from bot.store.base import TallyStore
-from service.batching import gather
+from bot.metrics import BotMetrics
+from bot.store.base import ChannelSwitches, Claims, TallyStore
+from bot.store.base import StoreClosedError
 from service.labels import Classification
 
 log = logging.getLogger(__name__)
 
 Classified = Callable[[Sequence[PendingMessage], Sequence[Classification]], None]
-"""A listener told of every classified batch (after the store recorded it), in the worker
-thread: ``listener(messages, results)``. Moderation watches threads this way."""
+"""A listener told of every classified batch (after the store recorded it), on the listeners'
+executor: ``listener(messages, results)``. Moderation watches threads this way."""
+
+REFUSED_FULL = "full"  # max_messages or max_bytes reached
+REFUSED_STALLED = "stalled"  # the oldest waiting message is older than max_age_s
+REFUSED_CLOSED = "shutting_down"  # close() was called: another instance should take it
+LISTENER_QUEUE = 256  # recorded batches waiting for moderation; past that, moderation skips them
 
 
-_STOP = object()
+class CounterStore(TallyStore, ChannelSwitches, Claims, Protocol):
+    """What counting needs: tallies, the channels' pause switch, the event claims."""
 
 
-class MessageCounter:
-    """Batches channel messages for the classifier and records the results in the store.
+@dataclass(frozen=True)
+class BacklogLimits:
+    """How much may wait in memory before new messages are refused (Slack then redelivers).
 
-    ``submit`` never blocks the request thread: when ``max_pending`` messages already wait
-    (the model is far behind), new ones are dropped and counted in :attr:`dropped`.
+    The defaults absorb a model outage of 60 s at 30 messages/s (1,800 messages, well under a
+    megabyte of typical text) many times over, and cap the worst case (40,000-character texts)
+    at ``max_bytes`` of text.
     """
 
-    def __init__(self, classifier: Classifier, store: TallyStore, batch_size: int = 64,
-                 wait_ms: float = 500.0, max_pending: int = 10_000):
+    max_messages: int = 20_000  # MESSAGE_BACKLOG_MAX
+    max_bytes: int = 32 * 1024 * 1024  # MESSAGE_BACKLOG_MAX_BYTES: UTF-8 bytes of the texts
+    max_age_s: float = 600.0  # MESSAGE_BACKLOG_MAX_AGE: refuse while the oldest is older
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff between attempts while the model or the store does not answer."""
+
+    first_s: float = 0.5
+    max_s: float = 10.0
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` consecutive failures (1, 2, ...)."""
+        return min(self.max_s, self.first_s * (2 ** max(0, failures - 1)))
+
+
+@dataclass
+class _Waiting:
+    """One accepted message in the backlog."""
+
+    message: PendingMessage
+    event_id: str | None
+    since: float  # monotonic time it was accepted
+    size: int  # UTF-8 bytes of its text
+    claimed: bool = field(default=False)  # its event id is ours: never skip it as a redelivery
+
+
+class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one worker's state
+    """Batches channel messages for the classifier and records the results in the store."""
+
+    def __init__(self, classifier: Classifier, store: CounterStore, batch_size: int = 64,
+                 wait_ms: float = 500.0, *, limits: BacklogLimits = BacklogLimits(),
+                 retry: RetryPolicy = RetryPolicy(), metrics: BotMetrics | None = None,
+                 listener_workers: int = 2):
         self._classifier = classifier
         self._store = store
         self._batch_size = batch_size
         self._wait = wait_ms / 1000.0
-        self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
-        self._lock = threading.Lock()
-        self.counted = 0
-        self.dropped = 0
-        self._closed = False
+        self.limits = limits
+        self._retry = retry
+        self.metrics = metrics or BotMetrics()
+        self._clock = time.monotonic
+        self._backlog: deque[_Waiting] = deque()
+        self._bytes = 0
+        self._cond = threading.Condition()
+        self._accepting = True
+        self._deadline: float | None = None  # set by close(): drain until then
+        self.counted = self.dropped = self.refused = self.skipped = 0
+        self.listened = 0  # counted messages whose listeners have all run
         self._listeners: list[Classified] = []
+        self._listener_pool = BoundedExecutor(listener_workers, LISTENER_QUEUE, "count-listeners")
+        self.metrics.track_backlog(self.depth, self.size_bytes, self.oldest_age)
         self._thread = threading.Thread(target=self._run, name="message-counter", daemon=True)
         self._thread.start()
 
-    def submit(self, message: PendingMessage) -> bool:
-        """Queue one message; False (and counted as dropped) when closed or full, or when its
-        ids are not valid Slack ids (the store would refuse the whole batch with it)."""
+    # -- the request side: never blocks ---------------------------------------------------
+    def offer(self, message: PendingMessage, event_id: str | None = None) -> str | None:
+        """Accept ``message`` (None) or say why not: :data:`REFUSED_FULL`,
+        :data:`REFUSED_STALLED` or :data:`REFUSED_CLOSED`. Invalid ids raise ValueError (the
+        caller checks them first). Called in the request thread: in memory only."""
         if not (valid_id(message.team_id) and valid_id(message.channel_id)):
-            with self._lock:
-                self.dropped += 1
-            log.warning("a channel message without a valid team or channel id was not counted")
-            return False
+            raise ValueError("team_id/channel_id inválidos")
         if len(message.text) > MAX_TEXT_CHARS:
             message = dataclasses.replace(message, text=message.text[:MAX_TEXT_CHARS])
-        with self._lock:
-            if self._closed:
-                self.dropped += 1
-                return False
-            try:
-                self._queue.put_nowait(message)
-            except queue.Full:
-                self.dropped += 1
-                log.warning("message queue full: a channel message was not counted")
-                return False
-        return True
+        size = len(message.text.encode("utf-8", "surrogatepass"))
+        now = self._clock()
+        with self._cond:
+            reason = self._refusal(size, now)
+            if reason is None:
+                self._backlog.append(_Waiting(message, event_id or None, now, size))
+                self._bytes += size
+                self._cond.notify()
+        if reason is None:
+            self.metrics.acked.inc()
+            return None
+        with self._cond:
+            self.refused += 1
+        self.metrics.refused.labels(reason).inc()
+        log.warning("channel message refused (%s): Slack will redeliver it", reason)
+        return reason
+
+    def _refusal(self, size: int, now: float) -> str | None:
+        """Why a message of ``size`` bytes cannot be accepted now (call with the lock held)."""
+        if not self._accepting:
+            return REFUSED_CLOSED
+        if (len(self._backlog) >= self.limits.max_messages
+                or self._bytes + size > self.limits.max_bytes):
+            return REFUSED_FULL
+        if self._backlog and now - self._backlog[0].since > self.limits.max_age_s:
+            return REFUSED_STALLED
+        return None
+
+    def submit(self, message: PendingMessage) -> bool:
+        """:meth:`offer` without an event id; True when accepted."""
+        return self.offer(message) is None
 
     def add_listener(self, listener: Classified) -> None:
         """Call ``listener(messages, results)`` after each batch is recorded."""
         self._listeners.append(listener)
 
-    def close(self, timeout: float | None = 30.0) -> None:
-        """Classify and record what is queued, then stop the worker."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
+    def depth(self) -> int:
+        """Messages waiting (in-flight ones included once they are put back)."""
+        with self._cond:
+            return len(self._backlog)
 
+    def size_bytes(self) -> int:
+        """UTF-8 bytes of the waiting texts."""
+        with self._cond:
+            return self._bytes
+
+    def oldest_age(self) -> float:
+        """Seconds the oldest waiting message has waited (0 when none)."""
+        with self._cond:
+            return self._clock() - self._backlog[0].since if self._backlog else 0.0
+
+    def stop_accepting(self) -> None:
+        """Refuse every new message from now on (the first step of a shutdown)."""
+        with self._cond:
+            self._accepting = False
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop accepting, count what waits until ``timeout`` seconds from now, record what
+        could not be counted as dropped (``shutdown``), then let the listeners finish."""
+        started = self._clock()
+        with self._cond:
+            self._accepting = False
+            if self._deadline is None:
+                self._deadline = started + timeout
+            self._cond.notify_all()
+        self._thread.join(timeout + 5.0)
+        self._listener_pool.shutdown(wait=True)
+
+    # -- the worker ------------------------------------------------------------------------
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            batch = [first]
-            stopping = gather(self._take, batch, self._batch_size,
-                              time.monotonic() + self._wait, _STOP)
-            self._process(batch)
+        failures = 0
+        while True:
+            batch = self._take_batch()
+            if batch is None:
+                return
+            retry = self._process(batch)
+            if not retry:
+                failures = 0
+                continue
+            self._put_back(retry)
+            if self._past_deadline():
+                self._drop_all("shutdown")
+                return
+            failures += 1
+            self._pause(self._retry.delay(failures))
 
-    def _take(self, deadline: float):
-        """The next queued message (or the stop marker); None once ``deadline`` has passed."""
-        try:
-            return self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            return None
+    def _take_batch(self) -> list[_Waiting] | None:
+        """The next batch (up to ``batch_size``, gathered for at most ``wait_ms``), or None
+        when closing and nothing is left."""
+        with self._cond:
+            while not self._backlog:
+                if self._deadline is not None:
+                    return None
+                self._cond.wait()
+            if self._past_deadline():
+                self._drop_locked("shutdown")
+                return None
+            gather_until = self._clock() + self._wait
+            while len(self._backlog) < self._batch_size and self._deadline is None:
+                left = gather_until - self._clock()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            batch = [self._backlog.popleft()
+                     for _ in range(min(self._batch_size, len(self._backlog)))]
+            self._bytes -= sum(item.size for item in batch)
+            return batch
 
-    def _process(self, batch: list[PendingMessage]) -> None:
+    def _put_back(self, items: list[_Waiting]) -> None:
+        with self._cond:
+            self._backlog.extendleft(reversed(items))
+            self._bytes += sum(item.size for item in items)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before the next attempt; a close() meanwhile ends the wait at once (one more
+        attempt before the deadline), and no wait goes past the deadline."""
+        with self._cond:
+            closing_already = self._deadline is not None
+            end = self._clock() + seconds
+            while True:
+                if self._deadline is not None:
+                    if not closing_already:
+                        return
+                    end = min(end, self._deadline)
+                left = end - self._clock()
+                if left <= 0:
+                    return
+                self._cond.wait(left)
+
+    def _past_deadline(self) -> bool:
+        return self._deadline is not None and self._clock() >= self._deadline
+
+    def _drop_all(self, reason: str) -> None:
+        with self._cond:
+            self._drop_locked(reason)
+
+    def _drop_locked(self, reason: str) -> None:
+        """Give up on everything waiting (the deadline passed): recorded as dropped."""
+        items = list(self._backlog)
+        self._backlog.clear()
+        self._bytes = 0
+        if items:
+            log.error("%d acked channel messages could not be counted before the deadline",
+                      len(items))
+            self._record_dropped(items, reason)
+
+    # -- one batch -------------------------------------------------------------------------
+    def _process(self, batch: list[_Waiting]) -> list[_Waiting]:
+        """Classify and record one batch; returns what must be retried."""
+        ready: list[_Waiting] = []
+        for index, item in enumerate(batch):
+            if item.claimed:
+                ready.append(item)
+                continue
+            try:
+                if self._store.channel_settings(item.message.team_id,
+                                                item.message.channel_id).paused:
+                    self._skip("paused")
+                    continue
+                if item.event_id is not None and not self._store.claim_event(item.event_id):
+                    log.info("event %s already processed: redelivery skipped", item.event_id)
+                    self._skip("redelivery")
+                    continue
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # retried later
+                self.metrics.store_errors.labels("claim").inc()
+                log.warning("store unavailable before classifying (%s): %d messages wait",
+                            exc.__class__.__name__, len(batch) - index + len(ready))
+                return ready + batch[index:]
+            item.claimed = True
+            ready.append(item)
+        if not ready:
+            return []
+        classified, rejected, retry = self._classify(ready)
+        self._record(classified)
+        if rejected:
+            self._record_dropped(rejected, "rejected_text")
+        return retry
+
+    def _classify(self, items: list[_Waiting]) -> tuple[list[tuple[_Waiting, Classification]],
+                                                         list[_Waiting], list[_Waiting]]:
+        """(classified, rejected by the model, to retry). A batch that fails for any reason
+        but an unavailable model is split into single texts, so that only a bad text fails."""
         try:
-            results = self._classifier.classify([item.text for item in batch])
-        except (ModelUnavailableError, ClassifierInputError) as exc:
-            with self._lock:
-                self.dropped += len(batch)
-            log.warning("%d channel messages not counted: %s", len(batch), exc.__class__.__name__)
-            return
-        except Exception as exc:  # pylint: disable=broad-exception-caught  # the worker must survive
-            with self._lock:
-                self.dropped += len(batch)
+            results = self._classifier.classify([item.message.text for item in items])
+            return list(zip(items, results)), [], []
+        except ModelUnavailableError:
+            self.metrics.model_errors.labels("unavailable").inc()
+            log.warning("model unavailable: %d channel messages wait for a retry", len(items))
+            return [], [], items
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # isolate the bad text
             # Only the class: an exception message could quote the text.
-            log.error("classifying %d channel messages failed: %s", len(batch), exc.__class__.__name__)
+            log.warning("a batch of %d failed (%s): classifying one by one", len(items),
+                        exc.__class__.__name__)
+        classified, rejected = [], []
+        for index, item in enumerate(items):
+            try:
+                classified.append((item, self._classifier.classify([item.message.text])[0]))
+            except ModelUnavailableError:
+                self.metrics.model_errors.labels("unavailable").inc()
+                return classified, rejected, items[index:]
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # this text only
+                self.metrics.model_errors.labels("rejected_text").inc()
+                log.warning("one channel message could not be classified: %s",
+                            exc.__class__.__name__)
+                rejected.append(item)
+        return classified, rejected, []
+
+    def _record(self, classified: list[tuple[_Waiting, Classification]]) -> None:
+        if not classified:
             return
-        observations = [Observation(team_id=item.team_id, channel_id=item.channel_id, day=item.day,
+        observations = [Observation(team_id=item.message.team_id,
+                                    channel_id=item.message.channel_id, day=item.message.day,
                                     label=result.label, scores=dict(result.scores))
-                        for item, result in zip(batch, results)]
-        try:
-            self._store.record(observations)
-        except Exception:  # pylint: disable=broad-exception-caught  # the worker must survive
-            with self._lock:
-                self.dropped += len(batch)
-            log.exception("store.record failed for %d observations", len(batch))
+                        for item, result in classified]
+        if not self._write(observations, "count"):
             return
+        with self._cond:
+            self.counted += len(classified)
+        self.metrics.counted.inc(len(classified))
+        messages = [item.message for item, _ in classified]
+        results = [result for _, result in classified]
+        future = self._listener_pool.submit(self._notify, messages, results)
+        if future.done() and future.exception() is not None:  # refused: the pool is full
+            self.metrics.listener_errors.labels("listener_queue_full").inc()
+            self._listened(len(messages))
+
+    def _notify(self, messages: list[PendingMessage], results: list[Classification]) -> None:
+        """Run every listener on one recorded batch (on the listeners' executor)."""
         for listener in self._listeners:
             try:
-                listener(batch, results)
-            except Exception as exc:  # pylint: disable=broad-exception-caught  # the worker must survive
+                listener(messages, results)
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # counting goes on
+                self.metrics.listener_errors.labels("listener").inc()
                 log.error("a classified-batch listener failed: %s", exc.__class__.__name__)
-        with self._lock:  # after the listeners: a counted message has been fully handled
-            self.counted += len(batch)
+        self._listened(len(messages))
+
+    def _listened(self, count: int) -> None:
+        with self._cond:
+            self.listened += count
+
+    def _record_dropped(self, items: list[_Waiting], reason: str) -> None:
+        """Count ``items`` as acked but not counted: in the metric, and in the store (reports
+        say how many) when it still takes writes."""
+        with self._cond:
+            self.dropped += len(items)
+        self.metrics.dropped.labels(reason).inc(len(items))
+        self._write([Observation(team_id=item.message.team_id, channel_id=item.message.channel_id,
+                                 day=item.message.day, label=DROPPED, scores={})
+                     for item in items], "dropped")
+
+    def _write(self, observations: list[Observation], what: str) -> bool:
+        """``store.record`` (buffered in memory, flushed with retries); False when refused."""
+        try:
+            self._store.record(observations)
+            return True
+        except StoreClosedError:
+            reason = "store_closed"
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # the worker must survive
+            reason = "store_error"
+            log.error("store.record failed for %d observations: %s", len(observations),
+                      exc.__class__.__name__)
+        self.metrics.store_errors.labels("record").inc()
+        if what == "count":
+            with self._cond:
+                self.dropped += len(observations)
+            self.metrics.dropped.labels(reason).inc(len(observations))
+        return False
+
+    def _skip(self, reason: str) -> None:
+        with self._cond:
+            self.skipped += 1
+        self.metrics.skipped.labels(reason).inc()

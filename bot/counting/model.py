@@ -71,31 +71,46 @@ class PendingMessage:
     thread_ts: str | None = None  # its thread's root ts, for a reply (see bot.moderation)
 
 
+DROPPED = "dropped"  # the "label" of an acked message that could not be classified
+
+
 @dataclass(frozen=True)
 class Observation:
-    """One classified channel message, reduced to what may be stored."""
+    """One channel message, reduced to what may be stored: its label and scores once
+    classified, or the label :data:`DROPPED` (and no scores) when it was acked but could not be
+    classified (a text the model refuses, a shutdown deadline), so that reports can say so."""
 
     team_id: str
     channel_id: str
     day: str  # ISO date (YYYY-MM-DD) in the workspace's time zone
-    label: str  # negative | neutral | positive
-    scores: dict[str, float]  # probability per label
+    label: str  # negative | neutral | positive | dropped
+    scores: dict[str, float]  # probability per label (empty when dropped)
 
 
 @dataclass
 class Tally:
-    """Counts per label and the sums of the scores per label (enough for shares and mood)."""
+    """Counts per label and the sums of the scores per label (enough for shares and mood),
+    and the messages acked but not counted (``dropped``: they are in no label)."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABELS, 0))
     score_sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(LABELS, 0.0))
+    dropped: int = 0
 
     @property
     def total(self) -> int:
-        """Messages counted."""
+        """Messages counted (classified)."""
         return sum(self.counts.values())
 
+    @property
+    def empty(self) -> bool:
+        """Nothing counted and nothing dropped."""
+        return self.total == 0 and self.dropped == 0
+
     def add_observation(self, obs: Observation) -> None:
-        """Count one classified message."""
+        """Count one classified (or dropped) message."""
+        if obs.label == DROPPED:
+            self.dropped += 1
+            return
         self.counts[obs.label] += 1
         for label in LABELS:
             self.score_sums[label] += float(obs.scores.get(label, 0.0))
@@ -105,21 +120,25 @@ class Tally:
         for label in LABELS:
             self.counts[label] += other.counts[label]
             self.score_sums[label] += other.score_sums[label]
+        self.dropped += other.dropped
 
     def copy(self) -> "Tally":
         """An independent copy."""
-        return Tally(dict(self.counts), dict(self.score_sums))
+        return Tally(dict(self.counts), dict(self.score_sums), self.dropped)
 
     @classmethod
     def from_fields(cls, data: Mapping[str, object]) -> "Tally":
-        """Read ``{"positive": 3, ..., "score_positive": 2.7, ...}`` (missing fields are zero)."""
+        """Read ``{"positive": 3, ..., "score_positive": 2.7, ..., "dropped": 1}`` (missing
+        fields are zero)."""
         return cls({label: int(data.get(label, 0) or 0) for label in LABELS},
-                   {label: float(data.get(f"score_{label}", 0.0) or 0.0) for label in LABELS})
+                   {label: float(data.get(f"score_{label}", 0.0) or 0.0) for label in LABELS},
+                   int(data.get(DROPPED, 0) or 0))
 
     def to_fields(self) -> dict[str, float]:
         """The flat stored shape, the inverse of :meth:`from_fields`."""
         fields: dict[str, float] = dict(self.counts)
         fields.update({f"score_{label}": value for label, value in self.score_sums.items()})
+        fields[DROPPED] = self.dropped
         return fields
 
 

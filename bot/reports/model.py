@@ -140,6 +140,7 @@ class Report:
     rows: list[DayRow]
     totals: dict[str, int]
     previous_totals: dict[str, int]
+    dropped: int = 0  # messages received in the period that could not be analysed
 
     @property
     def total(self) -> int:
@@ -200,7 +201,8 @@ def report_range(period: Period, today: dt.date) -> tuple[dt.date, dt.date]:
 
 def build_report(team_id: str, channel_id: str, period: Period, today: dt.date,
                  daily: Mapping[str, Any]) -> Report:
-    """A report from per-day counts (``{"2026-11-20": Tally or {label: n}}``, missing days = 0)."""
+    """A report from per-day counts (``{"2026-11-20": Tally or {label: n}}``, missing days = 0);
+    a Tally's ``dropped`` messages in the period are summed into :attr:`Report.dropped`."""
     start, end = period.window(today)
     prev_start, prev_end = period.previous_window(today)
     by_day = {dt.date.fromisoformat(day): counts_of(value) for day, value in daily.items()}
@@ -216,8 +218,10 @@ def build_report(team_id: str, channel_id: str, period: Period, today: dt.date,
                     out[label] += counts[label]
         return out
 
+    dropped = sum(int(getattr(value, "dropped", 0) or 0) for day, value in daily.items()
+                  if start <= dt.date.fromisoformat(day) <= end)
     return Report(team_id, channel_id, period, start, end, rows,
-                  total_between(start, end), total_between(prev_start, prev_end))
+                  total_between(start, end), total_between(prev_start, prev_end), dropped)
 
 
 def iso_week(day: dt.date) -> str:

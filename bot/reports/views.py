@@ -89,6 +89,15 @@ def render_text(report: Report) -> str:
             f"índice {signed(report.mood_index or 0)} ({parts}).")
 
 
+def dropped_note(dropped: int) -> str:
+    """What a report says when messages of its period were received but could not be analysed."""
+    if dropped == 1:
+        return (":warning: 1 mensagem recebida neste período não pôde ser analisada (texto "
+                "recusado pelo modelo ou bot encerrando) e não entra nestes números.")
+    return (f":warning: {dropped} mensagens recebidas neste período não puderam ser analisadas "
+            "(texto recusado pelo modelo ou bot encerrando) e não entram nestes números.")
+
+
 def render_blocks(report: Report, *, share_button: bool = True) -> list[dict[str, Any]]:
     """The report as Block Kit blocks, in Portuguese (with a share button unless already shared)."""
     period_dates = (f"{report.start:%d/%m/%Y}" if report.start == report.end
@@ -118,6 +127,9 @@ def render_blocks(report: Report, *, share_button: bool = True) -> list[dict[str
             {"type": "section", "text": {"type": "mrkdwn", "text": "*Por dia*\n" + "\n".join(
                 day_line(row) for row in report.rows)}},
         ]
+    if report.dropped:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
+                                                        "text": dropped_note(report.dropped)}]})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
         "Índice de humor = % positivas − % negativas (de −100 a 100). "
         "Só guardamos contagens, nunca o texto das mensagens.")}]})

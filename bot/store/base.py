@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
-from bot.counting.model import ChannelActivity, ChannelSettings, Observation, Tally
+from bot.counting.model import DROPPED, ChannelActivity, ChannelSettings, Observation, Tally
 from bot.ids import check_id
 from bot.moderation.rules import Alert, ModerationRule, ModerationSettings, ThreadEntry, ThreadState
 from service.labels import LABELS
@@ -205,7 +205,7 @@ def check_observation(obs: Observation) -> None:
     if not _DAY.match(obs.day):
         raise ValueError(f"dia inválido: {obs.day!r} (esperado AAAA-MM-DD)")
     dt.date.fromisoformat(obs.day)
-    if obs.label not in LABELS:
+    if obs.label not in LABELS and obs.label != DROPPED:
         raise ValueError(f"rótulo inválido: {obs.label!r}")
 
 
@@ -340,7 +340,7 @@ class BufferedStore(abc.ABC):
                                    and first <= k[2] <= last)
         for (_team, _channel, day), tally in extra.items():
             days.setdefault(day, Tally()).add(tally)
-        return {day: days[day] for day in sorted(days) if days[day].total > 0}
+        return {day: days[day] for day in sorted(days) if not days[day].empty}
 
     def top_channels(self, team_id: str, start: dt.date, end: dt.date,
                      limit: int = 10) -> list[ChannelActivity]:

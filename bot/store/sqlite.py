@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from bot.counting.model import ChannelSettings, Tally
+from bot.counting.model import DROPPED, ChannelSettings, Tally
 from bot.ids import check_id, check_ts
 from bot.moderation.rules import (
     MAX_PENDING_ALERTS, THREAD_TTL_S, Alert, ModerationRule, ModerationSettings, ThreadState,
@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS channel_days (
     negative INTEGER NOT NULL DEFAULT 0, neutral INTEGER NOT NULL DEFAULT 0,
     positive INTEGER NOT NULL DEFAULT 0,
     score_negative REAL NOT NULL DEFAULT 0, score_neutral REAL NOT NULL DEFAULT 0,
-    score_positive REAL NOT NULL DEFAULT 0,
+    score_positive REAL NOT NULL DEFAULT 0, dropped INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (team_id, channel_id, day)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS channel_days_by_team ON channel_days (team_id, day);
@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (team_id, pending, created_at);
 """
 
-_FIELDS = list(LABELS) + [f"score_{label}" for label in LABELS]
+_FIELDS = list(LABELS) + [f"score_{label}" for label in LABELS] + [DROPPED]
 _UPSERT = (
     f"INSERT INTO channel_days (team_id, channel_id, day, {', '.join(_FIELDS)}) "
     f"VALUES (?, ?, ?, {', '.join('?' for _ in _FIELDS)}) "
@@ -93,6 +93,14 @@ class SqliteStore(BufferedStore):
             # WAL + NORMAL: no corruption on a crash; a power cut may lose the last commits.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            self._migrate(self._db)
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        """Bring a file made by an earlier version up to :data:`SCHEMA` (columns added since)."""
+        columns = {row[1] for row in db.execute("PRAGMA table_info(channel_days)")}
+        if DROPPED not in columns:
+            db.execute(f"ALTER TABLE channel_days ADD COLUMN {DROPPED} INTEGER NOT NULL DEFAULT 0")
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:

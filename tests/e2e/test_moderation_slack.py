@@ -61,21 +61,21 @@ def command(bot, fake_slack, text, user=ADMIN, channel="C0GERAL") -> str:
 def thread(bot, texts, channel="C0GERAL") -> str:
     """A neutral root message and ``texts`` as replies in its thread; the root's ts."""
     root = next_ts()
-    before = bot.counter.counted
+    before = bot.counter.listened
     bot.sender.event(message_event(NEUTRAL, channel=channel, ts=root))
     for text in texts:
         reply(bot, root, text, channel=channel, wait=False)
-    wait_until(lambda: bot.counter.counted == before + 1 + len(texts), what="thread counted")
+    wait_until(lambda: bot.counter.listened == before + 1 + len(texts), what="thread watched")
     return root
 
 
 def reply(bot, root, text, channel="C0GERAL", wait=True) -> None:
     """One reply in the thread of ``root``."""
-    before = bot.counter.counted
+    before = bot.counter.listened
     assert bot.sender.event(message_event(text, channel=channel, ts=next_ts(),
                                           thread_ts=root)).status_code == 200
     if wait:
-        wait_until(lambda: bot.counter.counted == before + 1, what="reply counted")
+        wait_until(lambda: bot.counter.listened == before + 1, what="reply watched")
 
 
 def alerts_posted(fake_slack):

@@ -566,7 +566,6 @@ def start_bot(slack: FakeSlack, classifier, store=None, env: dict[str, str] | No
     as ``POST /tasks/digest`` when ``DIGEST_SECRET`` is set, and ``extra_routes``)."""
     # pylint: disable=import-outside-toplevel  # the harness module stays importable on its own
     from bot import app as bot_app
-    from bot.counting.counter import MessageCounter
     from bot.server import create_asgi_app
     from bot.settings import BotSettings
 
@@ -576,10 +575,29 @@ def start_bot(slack: FakeSlack, classifier, store=None, env: dict[str, str] | No
         store_dir = tempfile.mkdtemp(prefix="sentimento-bot-")
         store = open_store(settings=StoreSettings(backend="sqlite", flush_interval=0,
                                                   sqlite_path=f"{store_dir}/bot.db"))
-    counter = MessageCounter(classifier, store, batch_size=settings.message_batch_size,
-                             wait_ms=settings.message_batch_wait_ms)
+    counter = bot_app.build_counter(settings, classifier, store)
     app = bot_app.build_app(settings, classifier, store, counter, **build_kwargs)
     server = ServerThread(create_asgi_app(app, settings.slack_signing_secret,
-                                          [*bot_app.build_routes(settings, app, store), *extra_routes]))
+                                          [*bot_app.build_routes(settings, app, store), *extra_routes],
+                                          max_body_bytes=settings.max_body_bytes,
+                                          metrics=counter.metrics))
     return RunningBot(settings, classifier, store, counter, app, server, SlackSender(server.url),
                       store_dir)
+
+
+def set_field(payload: Any, path: str, value: Any) -> bool:
+    """Set the field at dotted ``path`` of a payload (``a.0.b``; ``...`` removes it), for tests
+    that break one field at a time; False when a parent is missing or of the wrong type."""
+    *parents, last = path.split(".")
+    node = payload
+    try:
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        key = int(last) if isinstance(node, list) else last
+        if value is ...:
+            del node[key]
+        else:
+            node[key] = value
+    except (KeyError, IndexError, TypeError, ValueError):
+        return False
+    return True

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot.command import Subcommand, SubcommandHelp
 from handlers import ack_now
-from handlers.command import ack_command, run_command
+from handlers.command import ack_command, never_busy, run_command
 from handlers.home import publish
 
 REPORT_HELP = SubcommandHelp("relatorio [hoje|7d|30d]", "o humor deste canal")
@@ -21,7 +21,7 @@ def test_help_is_answered_in_the_ack_with_every_subcommand():
     """``/sentimento`` alone and ``/sentimento ajuda`` get the help in the ack (no wait)."""
     for text in ("", "ajuda", "  Ajuda ", "help", "?"):
         ack = Mock(Ack)
-        ack_command(NAMES, [REPORT_HELP], ack, {"text": text})
+        ack_command(NAMES, [REPORT_HELP], never_busy, ack, {"text": text})
         ack.assert_called_once()
         kwargs = ack.call_args.kwargs
         assert kwargs["response_type"] == "ephemeral"
@@ -33,7 +33,7 @@ def test_everything_else_is_acked_empty():
     """Texts to classify and subcommands are acked with nothing: the answer comes later."""
     for text in ("Adorei o resultado!", "relatorio 7d", "ajuda com o deploy"):
         ack = Mock(Ack)
-        ack_command(NAMES, [REPORT_HELP], ack, {"text": text})
+        ack_command(NAMES, [REPORT_HELP], never_busy, ack, {"text": text})
         ack.assert_called_once_with()
     ack = Mock(Ack)
     ack_now(ack)
