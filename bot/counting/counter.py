@@ -104,7 +104,9 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
         self.metrics = metrics or BotMetrics()
         self._clock = time.monotonic
         self._backlog: deque[_Waiting] = deque()
-        self._bytes = 0
+        self._in_flight: list[_Waiting] = []  # the batch the worker holds
+        self._count = 0  # accepted and not finished: backlog + in flight
+        self._bytes = 0  # UTF-8 bytes of their texts
         self._cond = threading.Condition()
         self._accepting = True
         self._deadline: float | None = None  # set by close(): drain until then
@@ -131,6 +133,7 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
             reason = self._refusal(size, now)
             if reason is None:
                 self._backlog.append(_Waiting(message, event_id or None, now, size))
+                self._count += 1
                 self._bytes += size
                 self._cond.notify()
         if reason is None:
@@ -146,12 +149,18 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
         """Why a message of ``size`` bytes cannot be accepted now (call with the lock held)."""
         if not self._accepting:
             return REFUSED_CLOSED
-        if (len(self._backlog) >= self.limits.max_messages
-                or self._bytes + size > self.limits.max_bytes):
+        if self._count >= self.limits.max_messages or self._bytes + size > self.limits.max_bytes:
             return REFUSED_FULL
-        if self._backlog and now - self._backlog[0].since > self.limits.max_age_s:
+        oldest = self._oldest_since()
+        if oldest is not None and now - oldest > self.limits.max_age_s:
             return REFUSED_STALLED
         return None
+
+    def _oldest_since(self) -> float | None:
+        """When the oldest unfinished message was accepted (call with the lock held)."""
+        times = ([self._in_flight[0].since] if self._in_flight else []) + (
+            [self._backlog[0].since] if self._backlog else [])
+        return min(times) if times else None
 
     def submit(self, message: PendingMessage) -> bool:
         """:meth:`offer` without an event id; True when accepted."""
@@ -162,9 +171,10 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
         self._listeners.append(listener)
 
     def depth(self) -> int:
-        """Messages waiting (in-flight ones included once they are put back)."""
+        """Messages accepted and not yet counted, skipped or dropped (the batch being
+        classified included)."""
         with self._cond:
-            return len(self._backlog)
+            return self._count
 
     def size_bytes(self) -> int:
         """UTF-8 bytes of the waiting texts."""
@@ -174,7 +184,8 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
     def oldest_age(self) -> float:
         """Seconds the oldest waiting message has waited (0 when none)."""
         with self._cond:
-            return self._clock() - self._backlog[0].since if self._backlog else 0.0
+            oldest = self._oldest_since()
+            return self._clock() - oldest if oldest is not None else 0.0
 
     def stop_accepting(self) -> None:
         """Refuse every new message from now on (the first step of a shutdown)."""
@@ -201,10 +212,10 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
             if batch is None:
                 return
             retry = self._process(batch)
+            self._finish(batch, retry)
             if not retry:
                 failures = 0
                 continue
-            self._put_back(retry)
             if self._past_deadline():
                 self._drop_all("shutdown")
                 return
@@ -230,13 +241,18 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
                 self._cond.wait(left)
             batch = [self._backlog.popleft()
                      for _ in range(min(self._batch_size, len(self._backlog)))]
-            self._bytes -= sum(item.size for item in batch)
+            self._in_flight = batch
             return batch
 
-    def _put_back(self, items: list[_Waiting]) -> None:
+    def _finish(self, batch: list[_Waiting], retry: list[_Waiting]) -> None:
+        """The batch is handled: what must be retried goes back to the front, the rest leaves."""
+        kept = {id(item) for item in retry}
+        done = [item for item in batch if id(item) not in kept]
         with self._cond:
-            self._backlog.extendleft(reversed(items))
-            self._bytes += sum(item.size for item in items)
+            self._backlog.extendleft(reversed(retry))
+            self._in_flight = []
+            self._count -= len(done)
+            self._bytes -= sum(item.size for item in done)
 
     def _pause(self, seconds: float) -> None:
         """Wait before the next attempt; a close() meanwhile ends the wait at once (one more
@@ -265,7 +281,8 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
         """Give up on everything waiting (the deadline passed): recorded as dropped."""
         items = list(self._backlog)
         self._backlog.clear()
-        self._bytes = 0
+        self._count -= len(items)
+        self._bytes -= sum(item.size for item in items)
         if items:
             log.error("%d acked channel messages could not be counted before the deadline",
                       len(items))

@@ -1,0 +1,195 @@
+"""The message counter's promise, with real parts: the real model service (lexicon backend)
+served by uvicorn on loopback, reached by the real RemoteClassifier, and a real SQLite store.
+
+An accepted message is counted exactly once whatever fails after; the backlog refuses at its
+limits (the bot then answers non-200 and Slack redelivers); a text the model refuses fails alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import uvicorn
+
+from bot.classify.clients import RemoteClassifier
+from bot.counting.counter import (
+    REFUSED_CLOSED, REFUSED_FULL, REFUSED_STALLED, BacklogLimits, MessageCounter, RetryPolicy,
+)
+from bot.counting.model import PendingMessage
+from bot.store.sqlite import SqliteStore
+from service.app import create_app
+from service.settings import ServiceSettings
+from tests.support.slack_harness import wait_until
+
+TEAM, CHANNEL, DAY = "T0COUNT", "C0COUNT", "2026-11-20"
+FAST_RETRY = RetryPolicy(first_s=0.05, max_s=0.2)
+POSITIVE = "Adorei o resultado, equipe incrível, parabéns!"
+
+
+def message(text: str = POSITIVE, n: int = 0) -> PendingMessage:
+    """A channel message of the test channel."""
+    return PendingMessage(team_id=TEAM, channel_id=CHANNEL, day=DAY, text=text,
+                          ts=f"1732600000.{n:06d}")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (yet)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def model_service(port: int, lexicon) -> Iterator[None]:
+    """The real model service (lexicon backend) on ``port`` until the block ends."""
+    server = uvicorn.Server(uvicorn.Config(create_app(ServiceSettings(), backend=lexicon),
+                                          host="127.0.0.1", port=port, log_level="warning",
+                                          access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=20, what="the model service")
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(20)
+
+
+@pytest.fixture(name="store")
+def sqlite_store(tmp_path: Path):
+    """A real SQLite store, writing at once."""
+    store = SqliteStore(tmp_path / "counts.db", flush_interval=0)
+    yield store
+    store.close()
+
+
+def counter_for(port: int, store, **kwargs) -> MessageCounter:
+    """A counter classifying through the model service expected on ``port``."""
+    classifier = RemoteClassifier(f"http://127.0.0.1:{port}", timeout=2.0, retries=0)
+    return MessageCounter(classifier, store, batch_size=8, wait_ms=10, retry=FAST_RETRY, **kwargs)
+
+
+def sample(counter: MessageCounter, name: str, **labels: str) -> float:
+    """One sample of the counter's Prometheus registry (0 when never observed)."""
+    return counter.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+def stored(store) -> tuple[int, int]:
+    """(messages counted, messages dropped) in the store for the test channel's day."""
+    day = dt.date.fromisoformat(DAY)
+    tally = store.daily_counts(TEAM, CHANNEL, day, day).get(DAY)
+    return (tally.total, tally.dropped) if tally else (0, 0)
+
+
+def test_messages_accepted_while_the_model_is_down_are_counted_once_it_is_back(store, lexicon):
+    """The model service is not running when 20 messages arrive: all are accepted (the bot
+    answered 200), none is lost, each is counted once when the service starts."""
+    port = free_port()
+    counter = counter_for(port, store)
+    try:
+        for n in range(20):
+            assert counter.offer(message(n=n), event_id=f"Ev{n:04d}") is None
+        wait_until(lambda: sample(counter, "sentimento_bot_model_errors_total", kind="unavailable") >= 2,
+                   what="failed attempts while the model is down")
+        assert counter.counted == 0 and counter.depth() > 0
+        with model_service(port, lexicon):
+            wait_until(lambda: counter.counted == 20, timeout=20, what="20 counted")
+    finally:
+        counter.close(timeout=5)
+    assert stored(store) == (20, 0)
+    assert counter.dropped == 0 and counter.depth() == 0
+
+
+def test_a_redelivered_event_is_counted_once(store, lexicon):
+    """Slack's retry of an event already accepted (same event id) is skipped as a redelivery."""
+    port = free_port()
+    with model_service(port, lexicon):
+        counter = counter_for(port, store)
+        try:
+            assert counter.offer(message(n=1), event_id="EvSAME") is None
+            assert counter.offer(message(n=1), event_id="EvSAME") is None
+            wait_until(lambda: counter.counted + counter.skipped == 2, what="both handled")
+        finally:
+            counter.close(timeout=5)
+    assert (counter.counted, counter.skipped) == (1, 1)
+    assert stored(store) == (1, 0)
+
+
+def test_the_backlog_refuses_at_its_message_limit_exactly(store):
+    """With room for 5 messages (the model down: none leaves), the 5th is accepted and the 6th
+    refused as full, and counted in the metric."""
+    counter = counter_for(free_port(), store, limits=BacklogLimits(max_messages=5))
+    try:
+        assert [counter.offer(message(n=n)) for n in range(6)] == [None] * 5 + [REFUSED_FULL]
+        assert counter.depth() == 5
+        assert sample(counter, "sentimento_bot_messages_refused_total", reason=REFUSED_FULL) == 1
+    finally:
+        counter.close(timeout=0.2)
+
+
+def test_the_backlog_refuses_at_its_byte_limit_exactly(store):
+    """``max_bytes`` counts the UTF-8 bytes of the waiting texts ("é" is two): 10 bytes fit
+    exactly, one more byte is refused."""
+    counter = counter_for(free_port(), store, limits=BacklogLimits(max_bytes=10))
+    try:
+        assert counter.offer(message("éééé")) is None  # 8 bytes
+        assert counter.offer(message("ééé")) == REFUSED_FULL  # 14 > 10
+        assert counter.offer(message("ok")) is None  # exactly 10
+        assert counter.offer(message("!")) == REFUSED_FULL  # 11
+        assert counter.size_bytes() == 10
+    finally:
+        counter.close(timeout=0.2)
+
+
+def test_a_stalled_backlog_refuses_new_messages(store):
+    """When the oldest message has waited longer than ``max_age_s`` (the model is down), new
+    messages are refused as stalled; Slack will redeliver them later."""
+    counter = counter_for(free_port(), store, limits=BacklogLimits(max_age_s=0.2))
+    try:
+        assert counter.offer(message(n=1)) is None
+        wait_until(lambda: counter.oldest_age() > 0.3, what="the oldest message ages")
+        assert counter.offer(message(n=2)) == REFUSED_STALLED
+    finally:
+        counter.close(timeout=0.2)
+
+
+def test_a_text_the_model_refuses_fails_alone(store, lexicon):
+    """A blank text (the model service answers 422) in a batch of good ones: the others are
+    counted, the blank one is recorded as dropped, and reports can say so."""
+    port = free_port()
+    with model_service(port, lexicon):
+        texts = [POSITIVE, "   ", POSITIVE, POSITIVE]
+        counter = MessageCounter(RemoteClassifier(f"http://127.0.0.1:{port}", retries=0),
+                                 store, batch_size=8, wait_ms=200, retry=FAST_RETRY)
+        try:
+            for n, text in enumerate(texts):
+                assert counter.offer(message(text, n=n)) is None
+            wait_until(lambda: counter.counted + counter.dropped == 4, what="all handled")
+        finally:
+            counter.close(timeout=5)
+    assert (counter.counted, counter.dropped) == (3, 1)
+    assert stored(store) == (3, 1)
+    assert sample(counter, "sentimento_bot_model_errors_total", kind="rejected_text") == 1
+
+
+def test_close_counts_what_it_can_then_records_the_rest_as_dropped(store):
+    """Shutting down with the model down: new messages are refused at once, the waiting ones
+    are retried until the deadline, then recorded as dropped (never silently lost)."""
+    counter = counter_for(free_port(), store)
+    for n in range(3):
+        assert counter.offer(message(n=n)) is None
+    started = time.monotonic()
+    counter.stop_accepting()
+    assert counter.offer(message(n=9)) == REFUSED_CLOSED
+    counter.close(timeout=0.5)
+    assert time.monotonic() - started < 10
+    assert (counter.counted, counter.dropped) == (0, 3)
+    assert stored(store) == (0, 3)
+    assert sample(counter, "sentimento_bot_messages_dropped_total", reason="shutdown") == 3
