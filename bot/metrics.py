@@ -16,6 +16,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 from prometheus_client.metrics_core import CounterMetricFamily
 
+from bot.failures import FailureCounter
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 # The kinds of Slack request the ack latency is kept for (see :func:`request_kind`).
@@ -92,6 +94,11 @@ class BotMetrics:  # pylint: disable=too-many-instance-attributes  # one flat se
         self.listener_errors = Counter("sentimento_bot_listener_errors", "Failures after a Slack "
                                        "ack (a listener, moderation, the digest), by where.",
                                        ["where"], registry=registry)
+
+    def export_failures(self, failures: FailureCounter) -> None:
+        """Export the failures handled after an ack (digest, moderation: see :mod:`bot.failures`)."""
+        self.export_counts("sentimento_bot_handled_failures", "Failures handled after a Slack ack "
+                           "(digest channels, moderation), by event.", "event", failures.snapshot)
 
     def track_backlog(self, depth: Callable[[], int], size: Callable[[], int],
                       oldest_age: Callable[[], float]) -> None:

@@ -42,6 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.failures import FAILURES
 from bot.metrics import CONTENT_TYPE, BotMetrics, request_kind
 from bot.payloads import EVENT, check_envelope, kind_of
 from bot.reports.digest import DigestRun
@@ -216,6 +217,7 @@ def create_asgi_app(bolt_app: App, signing_secret: str | None,
     metrics.export_counts("sentimento_bot_requests_rejected", "Requests refused before any "
                           "listener (bad signature, too large, malformed), by reason or payload "
                           "kind.", "reason", rejections.counts)
+    metrics.export_failures(FAILURES)
 
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()

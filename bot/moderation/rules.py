@@ -47,12 +47,18 @@ class ModerationRule:
 
 @dataclass(frozen=True)
 class ModerationSettings:
-    """Per workspace: where alerts go, who may change settings, the rule, false alarms so far."""
+    """Per workspace: where alerts go, who may change settings, the rule, false alarms so far.
+
+    ``channel_set_by``: the Slack user id of whoever last set the moderators' channel (told by
+    DM, once, when that channel becomes unreachable); ``channel_warned``: that DM was sent and
+    no alert has been posted since (reset by the next successful post or a new channel)."""
 
     channel_id: str | None = None
     group_id: str | None = None
     rule: ModerationRule = field(default_factory=ModerationRule)
     false_alarms: int = 0
+    channel_set_by: str | None = None
+    channel_warned: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,11 +106,17 @@ class Alert:  # pylint: disable=too-many-instance-attributes  # one stored recor
     at: float | None = None
     posted_channel: str | None = None
     posted_ts: str | None = None
+    post_error: str | None = None  # Slack's error code of the last failed post, while pending
 
     @property
     def pending(self) -> bool:
         """Not yet posted in a moderators' channel."""
         return self.posted_ts is None
+
+    @property
+    def resolved(self) -> bool:
+        """A moderator gave a verdict (the first one stands)."""
+        return self.state != "open"
 
 
 def new_alert_id() -> str:
@@ -163,6 +175,18 @@ def observe(state: ThreadState, entry: ThreadEntry, now: float,
     if flag is None or not should_alert(state, now, flag.negatives):
         return updated, None
     return replace(updated, last_alert_at=now, last_alert_negatives=flag.negatives), flag
+
+
+def observe_all(state: ThreadState, entries: Sequence[ThreadEntry], now: float,
+                rule: ModerationRule) -> tuple[ThreadState, Flag | None]:
+    """:func:`observe` each entry in turn (a batch's replies to one thread, one store write):
+    the final state and the alert's :class:`Flag`, if one became due (at most one: the
+    cool-down holds the rest)."""
+    raised = None
+    for entry in entries:
+        state, flag = observe(state, entry, now, rule)
+        raised = raised or flag
+    return state, raised
 
 
 def manual_flag(state: ThreadState, now: float, rule: ModerationRule) -> Flag:

@@ -11,11 +11,13 @@ from typing import Any, Callable, Sequence
 
 from slack_sdk import WebClient
 
+from bot.failures import count_failure
 from bot.ids import valid_id
 from bot.moderation import views
 from bot.moderation.alerts import post_pending
 from bot.moderation.rules import (
-    ModerationRule, RuleError, parse_channel, parse_group, parse_threshold,
+    Alert, ModerationRule, ModerationSettings, RuleError, parse_channel, parse_group,
+    parse_threshold,
 )
 from bot.slack import SLACK_ERRORS, member_channels, slack_error
 from bot.store.base import ModerationStore
@@ -66,9 +68,7 @@ def configure(store: ModerationStore, client: WebClient, team_id: str, user_id: 
     """``moderacao status`` (anyone), ``moderacao #canal`` and ``moderacao grupo @grupo``
     (admins and the moderators' group): setting the channel posts the pending alerts there."""
     if args.strip().lower() in ("", "status"):
-        settings = store.moderation_settings(team_id)
-        pending = 0 if settings.channel_id else len(store.pending_alerts(team_id))
-        return {"response_type": "ephemeral", **views.status_message(settings, pending)}
+        return status(store, team_id)
     try:
         channel_id, group_id = parse_target(args)
     except RuleError as exc:
@@ -81,10 +81,35 @@ def configure(store: ModerationStore, client: WebClient, team_id: str, user_id: 
         return {"response_type": "ephemeral", **views.group_set_message(group_id)}
     if channel_id is None:  # parse_target gives one of the two
         return {"response_type": "ephemeral", **views.usage_message()}
-    store.set_moderation(team_id, channel_id=channel_id)
-    sent, failed = post_pending(client, store, team_id, channel_id)
+    store.set_moderation(team_id, channel_id=channel_id, set_by=user_id)
+    # the caller reads a failure in the answer: no DM for it
+    sent, failed = post_pending(client, store, team_id, channel_id, warn=False)
     return {"response_type": "ephemeral",
             **views.channel_set_message(user_id, channel_id, sent, failed)}
+
+
+def status(store: ModerationStore, team_id: str) -> Answer:
+    """``moderacao status``: the settings, and the alerts kept in the store (waiting for a
+    channel, or refused by the channel set: how many, why, what to do)."""
+    settings = store.moderation_settings(team_id)
+    kept = kept_alerts(settings, store.pending_alerts(team_id))
+    if not settings.channel_id:
+        return {"response_type": "ephemeral", **views.status_message(settings, len(kept))}
+    return {"response_type": "ephemeral", **views.status_message(
+        settings, 0, len(kept), last_error(kept))}
+
+
+def kept_alerts(settings: ModerationSettings, pending: Sequence[Alert]) -> list[Alert]:
+    """The alerts to show as kept: every pending one while no channel is set, else those that
+    could not be posted in the channel set (the others are being delivered)."""
+    if not settings.channel_id:
+        return list(pending)
+    return [alert for alert in pending if alert.post_error is not None]
+
+
+def last_error(alerts: Sequence[Alert]) -> str | None:
+    """Slack's error code of the newest alert that could not be posted."""
+    return next((alert.post_error for alert in alerts if alert.post_error), None)
 
 
 def with_threshold(args: str, current: ModerationRule) -> ModerationRule:
@@ -110,36 +135,43 @@ def change_rule(store: ModerationStore, client: WebClient, team_id: str, user_id
 def resolve(store: ModerationStore, client: WebClient, team_id: str, user_id: str,
             channel_id: str, alert_id: str, state: str, now: float) -> Answer | None:
     """A moderator clicked "Ciente" (``acknowledged``) or "Falso alarme" (``false_alarm``) on
-    the alert posted in ``channel_id``: record it and update the alert's message. An answer
-    only when the alert is unknown here."""
+    the alert posted in ``channel_id``: record it and update the alert's message. The first
+    verdict stands: a later click only shows (to that moderator) who decided and when. An
+    answer when the alert is unknown here or already resolved."""
     alert = store.get_alert(team_id, alert_id) if valid_id(alert_id) else None
     if alert is None or alert.posted_channel != channel_id:
         log.warning("moderation button for an unknown alert or another channel refused")
         return {"response_type": "ephemeral", "replace_original": False,
                 "text": "Não encontrei este alerta."}
-    updated = store.resolve_alert(team_id, alert_id, state, user_id, now)
+    updated = alert if alert.resolved else store.resolve_alert(team_id, alert_id, state,
+                                                                user_id, now)
+    if updated is None:
+        return {"response_type": "ephemeral", "replace_original": False,
+                "text": "Não encontrei este alerta."}
+    if (updated.state, updated.by, updated.at) != (state, user_id, now):
+        return {"response_type": "ephemeral", "replace_original": False,
+                **views.verdict_taken_message(updated)}
     try:
         client.chat_update(channel=updated.posted_channel, ts=updated.posted_ts,
                            **views.alert_message(updated))
-    except SLACK_ERRORS as exc:
-        log.warning("alert message not updated: %s", slack_error(exc))
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # the verdict is saved
+        count_failure("moderation_alert_update_failed", f"error={slack_error(exc)}")
     return None
 
 
 def home_section(store: ModerationStore, client: WebClient, team_id: str,
                  user_id: str) -> Sequence[dict]:
     """The App Home's moderation section, for admins and the moderators' group only: where
-    alerts go, or the pending alerts of the channels the viewer is a member of."""
+    alerts go, and the alerts kept in the store (no channel set, or the channel set refused
+    them) of the channels the viewer is a member of."""
     try:
         if not may_change_settings(client, store, team_id, user_id):
             return []
         settings = store.moderation_settings(team_id)
-        if settings.channel_id:
-            return views.home_blocks(settings, [], 0)
-        pending = store.pending_alerts(team_id)
-        visible = member_channels(client, user_id) if pending else set()
+        kept = kept_alerts(settings, store.pending_alerts(team_id))
+        visible = member_channels(client, user_id) if kept else set()
     except SLACK_ERRORS as exc:
         log.warning("App Home: moderation section unavailable: %s", slack_error(exc))
         return []
-    shown = [alert for alert in pending if alert.channel_id in visible]
-    return views.home_blocks(settings, shown, len(pending) - len(shown))
+    shown = [alert for alert in kept if alert.channel_id in visible]
+    return views.home_blocks(settings, shown, len(kept) - len(shown), last_error(kept))

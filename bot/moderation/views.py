@@ -64,8 +64,57 @@ def alert_message(alert: Alert) -> dict[str, Any]:
     return {"text": f"{title}: {alert_summary(alert)}", "blocks": blocks}
 
 
-def status_message(settings: ModerationSettings, pending: int) -> dict[str, Any]:
-    """``/sentimento moderacao status``."""
+_UNREACHABLE_REASONS = {
+    "not_in_channel": "o app não é membro do canal",
+    "channel_not_found": "o canal não existe mais ou o app não tem acesso a ele",
+    "is_archived": "o canal foi arquivado",
+}
+
+
+def unposted_reason(error: str | None) -> str:
+    """Why alerts could not be posted, in Portuguese, from Slack's error code."""
+    if error in _UNREACHABLE_REASONS:
+        return _UNREACHABLE_REASONS[error]
+    return "o Slack não aceitou a publicação" + (f" (`{error}`)" if error else "")
+
+
+def unposted_help(channel_id: str) -> str:
+    """What to do when alerts cannot be posted in the moderators' channel."""
+    return (f"Para resolver: me convide com `/invite @Sentimento` em <#{channel_id}>, ou escolha "
+            f"outro canal com `{COMMAND} moderacao #canal`. Os alertas guardados são enviados ao "
+            f"repetir `{COMMAND} moderacao #canal` ou junto com o próximo alerta publicado.")
+
+
+def unposted_line(channel_id: str, count: int, error: str | None) -> str:
+    """Alerts kept because the moderators' channel refused them: how many, why, what to do."""
+    kept = plural(count, "alerta não pôde ser publicado", "alertas não puderam ser publicados")
+    return (f":warning: {kept} em <#{channel_id}> ({unposted_reason(error)}); continuam "
+            f"guardados. {unposted_help(channel_id)}")
+
+
+def channel_unreachable_dm(channel_id: str, error: str) -> dict[str, Any]:
+    """The DM to whoever set the moderators' channel when alerts cannot be posted there."""
+    return notice(f":warning: Não consigo publicar os alertas de moderação em <#{channel_id}>: "
+                  f"{unposted_reason(error)}. Os alertas ficam guardados (veja "
+                  f"`{COMMAND} moderacao status` ou a aba Início do app). "
+                  f"{unposted_help(channel_id)}\nEste aviso é enviado uma vez; você será avisado "
+                  "de novo só se o canal voltar a funcionar e falhar outra vez.")
+
+
+def verdict_taken_message(alert: Alert) -> dict[str, Any]:
+    """A click on an alert that was already resolved: the first verdict stands."""
+    when = slack_date(alert.at or 0)
+    if alert.state == "false_alarm":
+        who = f"<@{alert.by}> já marcou este alerta como falso alarme em {when}."
+    else:
+        who = f"<@{alert.by}> já está cuidando deste alerta (desde {when})."
+    return notice(f":information_source: {who} A primeira decisão vale; nada foi alterado.")
+
+
+def status_message(settings: ModerationSettings, pending: int, unposted: int = 0,
+                   error: str | None = None) -> dict[str, Any]:
+    """``/sentimento moderacao status``: ``pending`` alerts wait for a channel to be set;
+    ``unposted`` ones could not be posted in the channel that is set (``error``: why)."""
     rule = settings.rule
     channel = f"<#{settings.channel_id}>" if settings.channel_id else "_não configurado_"
     group = f"<!subteam^{settings.group_id}>" if settings.group_id else "_nenhum_"
@@ -82,6 +131,8 @@ def status_message(settings: ModerationSettings, pending: int) -> dict[str, Any]
     if not settings.channel_id:
         lines.append(f"• Alertas aguardando um canal: {pending} (configure com "
                      f"`{COMMAND} moderacao #canal`)")
+    elif unposted:
+        lines.append("• " + unposted_line(settings.channel_id, unposted, error))
     return notice("\n".join(lines))
 
 
@@ -150,18 +201,23 @@ def flag_refused_message() -> dict[str, Any]:
     return notice("Só é possível sinalizar mensagens de canais.")
 
 
-def home_blocks(settings: ModerationSettings, pending: Sequence[Alert],
-                hidden: int) -> list[dict[str, Any]]:
-    """The App Home section for an admin: where alerts go, or the pending ones and a prompt."""
-    if settings.channel_id:
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": (
-            f"*Moderação* :shield:\nOs alertas vão para <#{settings.channel_id}>.")}}]
+def home_blocks(settings: ModerationSettings, pending: Sequence[Alert], hidden: int,
+                error: str | None = None) -> list[dict[str, Any]]:
+    """The App Home section for an admin: where alerts go, and the alerts kept in the store
+    (``pending``: those of channels the viewer is in; ``hidden``: how many others), either
+    because no channel is set or because the channel set refused them (``error``: why)."""
     lines = [f"• {alert_summary(alert)} · {slack_date(alert.created_at)}"
              + (f" · <{alert.permalink}|abrir>" if alert.permalink else "")
              + (" · sinalização manual" if alert.manual else "")
              for alert in pending]
     if hidden:
         lines.append(f"• e {plural(hidden, 'alerta', 'alertas')} de canais que você não vê")
+    if settings.channel_id:
+        text = f"*Moderação* :shield:\nOs alertas vão para <#{settings.channel_id}>."
+        if lines:
+            text += ("\n" + unposted_line(settings.channel_id, len(pending) + hidden, error)
+                     + "\n" + "\n".join(lines))
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     body = "\n".join(lines) if lines else "Nenhum alerta pendente."
     return [{"type": "section", "text": {"type": "mrkdwn", "text": (
         f"*Moderação* :shield:\n:warning: Nenhum canal de moderadores configurado: os alertas "

@@ -7,8 +7,11 @@ shared secret in the ``X-Digest-Secret`` header (``DIGEST_SECRET``; without it t
 not exist). The work happens inside the request, so it also runs on Cloud Run with CPU
 allocated only during requests. Calling it twice, or from two instances at once, posts each
 channel's digest once: each (channel, ISO week) is claimed in the store first
-(``claim_digest``); a post that fails with a temporary error releases its claim, and the
-answer is 503 so that the scheduler's retry posts what is missing.
+(``claim_digest``). Any failure after the claim (reading the counts, a Slack error, a connection
+error after the Web API client's retries) releases the claim and the answer is 503, so that the
+scheduler's retry posts what is missing; only Slack's permanent errors (:data:`PERMANENT_ERRORS`)
+keep the claim and give the channel up for the week. One channel's failure never stops the
+others; every failure is logged and counted (:mod:`bot.failures`).
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.reports.model import last_week, parse_period
 from bot.reports.publish import post_report
 from bot.reports.usecases import fetch_report
 from bot.reports.views import digest_message
-from bot.slack import SLACK_ERRORS, slack_error
+from bot.failures import count_failure, describe
+from bot.slack import slack_error
 from bot.store.base import ChannelSwitches, Claims, TallyStore
 
 log = logging.getLogger(__name__)
@@ -47,7 +52,7 @@ class DigestRun:
     already_sent: list[str] = field(default_factory=list)
     paused: list[str] = field(default_factory=list)
     gave_up: list[str] = field(default_factory=list)  # permanent error: not retried this week
-    failed: list[str] = field(default_factory=list)  # temporary error: claim released, retry
+    failed: list[str] = field(default_factory=list)  # any other failure: claim released, retry
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON answer of the endpoint."""
@@ -65,37 +70,52 @@ def send_weekly_digests(store: DigestStore, client: WebClient, today: dt.date, *
     for team, channel in store.digest_channels():
         if team_id is not None and team != team_id:
             continue
-        if store.channel_settings(team, channel).paused:
-            run.paused.append(channel)
-            continue
-        if not store.claim_digest(team, channel, week):
-            run.already_sent.append(channel)
-            continue
-        error = _post_digest(store, client, team, channel, sunday, week, charts)
-        if error is None:
-            run.posted.append(channel)
-        elif error in PERMANENT_ERRORS:
-            log.warning("digest %s for %s given up: %s", week, channel, error)
-            run.gave_up.append(channel)
-        else:
-            log.warning("digest %s for %s failed, will retry: %s", week, channel, error)
-            store.release_digest(team, channel, week)
-            run.failed.append(channel)
+        _digest_channel(store, client, run, (team, channel), sunday, charts)
     log.info("digest %s: %d posted, %d already sent, %d paused, %d given up, %d failed", week,
              len(run.posted), len(run.already_sent), len(run.paused), len(run.gave_up),
              len(run.failed))
     return run
 
 
-def _post_digest(store: DigestStore, client: WebClient, team: str, channel: str, sunday: dt.date, week: str,
-                 charts: bool) -> str | None:
-    """Post one channel's digest; None when posted, else Slack's error code."""
-    report = fetch_report(store, team, channel, parse_period("7d"), sunday)
+def _digest_channel(store: DigestStore, client: WebClient, run: DigestRun,
+                    where: tuple[str, str], sunday: dt.date, charts: bool) -> None:
+    """One channel's digest, recorded in ``run``; never raises."""
+    team, channel, week = where[0], where[1], run.week
     try:
+        if store.channel_settings(team, channel).paused:
+            run.paused.append(channel)
+            return
+        if not store.claim_digest(team, channel, week):
+            run.already_sent.append(channel)
+            return
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # nothing claimed: retried
+        count_failure("digest_channel_failed", f"week={week} step=claim error={describe(exc)}")
+        run.failed.append(channel)
+        return
+    step = "read"
+    try:
+        report = fetch_report(store, team, channel, parse_period("7d"), sunday)
+        step = "post"
         post_report(client, channel, digest_message(report, week), report, chart=charts)
-    except SLACK_ERRORS as exc:
-        return slack_error(exc)
-    return None
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # released below, retried
+        error = slack_error(exc) if isinstance(exc, SlackApiError) else describe(exc)
+        if error in PERMANENT_ERRORS:
+            log.warning("digest %s for %s given up: %s", week, channel, error)
+            run.gave_up.append(channel)
+            return
+        count_failure("digest_channel_failed", f"week={week} step={step} error={error}")
+        run.failed.append(channel)
+        _release(store, team, channel, week)
+        return
+    run.posted.append(channel)
+
+
+def _release(store: DigestStore, team: str, channel: str, week: str) -> None:
+    """Release a failed channel's claim so that the scheduler's retry posts it."""
+    try:
+        store.release_digest(team, channel, week)
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # logged and counted
+        count_failure("digest_release_failed", f"week={week} error={describe(exc)}")
 
 
 def digest_job(store: DigestStore, client: WebClient, today: Callable[[], dt.date], *,

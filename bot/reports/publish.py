@@ -1,8 +1,8 @@
 """Posting a report in a channel: the Block Kit message, then the chart image when allowed.
 
 The chart needs the ``files:write`` scope. Without it (``missing_scope``), or when the upload
-fails for any other reason, the text report stands alone: the failure is logged (error code
-only) and never shown in the channel.
+fails for any other reason (a connection error included), the text report stands alone: the
+failure is logged (error code only) and never shown in the channel.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 
 from bot.reports.model import Report
 from bot.reports.views import chart_title
@@ -55,6 +55,8 @@ def upload_chart(client: WebClient, channel_id: str, report: Report) -> bool:
             log.info("chart not posted: the app lacks files:write (text report only)")
         else:
             log.warning("chart not posted: %s", error)
-    except SlackClientError as exc:
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # the message is already posted
+        # e.g. urllib's URLError after the client's retries: raising here would make the digest
+        # release its claim and post the same report twice.
         log.warning("chart not posted: %s", exc.__class__.__name__)
     return False

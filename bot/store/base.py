@@ -33,6 +33,7 @@ TallyKey = tuple[str, str, str]
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ThreadChange = Callable[[ThreadState], tuple[ThreadState, Any]]
+ThreadAlertChange = Callable[[ThreadState], tuple[ThreadState, "Alert | None"]]
 
 
 class StoreClosedError(RuntimeError):
@@ -96,15 +97,31 @@ class ModerationStore(Protocol):
         """A workspace's moderation settings and false-alarm count (defaults when never set)."""
 
     def set_moderation(self, team_id: str, *, channel_id: str | None = None,
-                       group_id: str | None = None,
-                       rule: ModerationRule | None = None) -> ModerationSettings:
-        """Change the given settings (None keeps the current value); the new settings."""
+                       group_id: str | None = None, rule: ModerationRule | None = None,
+                       set_by: str | None = None) -> ModerationSettings:
+        """Change the given settings (None keeps the current value); the new settings. A new
+        ``channel_id`` also stores ``set_by`` (who set it, a Slack user id) and clears
+        ``channel_warned``."""
+
+    def warn_channel_once(self, team_id: str, channel_id: str) -> str | None:
+        """Atomically: when ``channel_id`` is still the moderators' channel and its breakage
+        was not told yet, mark it told and return who set it (to DM); else None."""
+
+    def clear_channel_warning(self, team_id: str, channel_id: str) -> None:
+        """An alert was posted in ``channel_id`` again: a later breakage is told again."""
 
     def update_thread(self, team_id: str, channel_id: str, thread_ts: str,
                       change: ThreadChange) -> Any:
         """Atomically replace a thread's state by ``change(state)[0]`` and return
         ``change(state)[1]``; ``change`` may run more than once (a retried transaction), so it
         must be pure. Safe with several instances."""
+
+    def update_thread_and_alert(self, team_id: str, channel_id: str, thread_ts: str,
+                                change: ThreadAlertChange) -> Alert | None:
+        """Like :meth:`update_thread`, where ``change(state)`` returns the new state and an
+        alert to keep (or None): the thread's state and the alert are saved together, in one
+        transaction, or neither is (a thread is never muted by an alert that was not kept).
+        Returns the alert kept."""
 
     def add_alert(self, alert: Alert) -> None:
         """Keep a new alert; only the newest ``MAX_PENDING_ALERTS`` pending ones are kept."""
@@ -114,12 +131,19 @@ class ModerationStore(Protocol):
 
     def resolve_alert(self, team_id: str, alert_id: str, state: str, user_id: str,
                       at: float) -> Alert | None:
-        """Mark an alert ``acknowledged`` or ``false_alarm`` by ``user_id`` at ``at``; the
-        workspace's false-alarm count goes up once per alert. None when unknown."""
+        """Mark an open alert ``acknowledged`` or ``false_alarm`` by ``user_id`` at ``at``, in
+        one transaction with the workspace's false-alarm count (up by one for a false alarm).
+        The first verdict stands: an alert already resolved is returned unchanged (and nothing
+        is counted). None when unknown."""
 
     def mark_alert_posted(self, team_id: str, alert_id: str, channel_id: str, ts: str,
                           permalink: str | None) -> None:
         """The alert was posted in the moderators' channel as message ``ts``."""
+
+    def mark_alert_pending(self, team_id: str, alert_id: str, permalink: str | None,
+                           error: str | None) -> None:
+        """The alert was not posted: keep its thread's ``permalink`` and why (Slack's error
+        code; None when no moderators' channel is set)."""
 
     def pending_alerts(self, team_id: str) -> list[Alert]:
         """Alerts waiting for a moderators' channel, newest first."""
@@ -140,16 +164,30 @@ class Store(TallyStore, ChannelSwitches, Claims, ModerationStore, Protocol):
 
 
 def moderation_changes(channel_id: str | None, group_id: str | None,
-                       rule: ModerationRule | None) -> dict[str, Any]:
+                       rule: ModerationRule | None, set_by: str | None = None) -> dict[str, Any]:
     """The stored fields that :meth:`Store.set_moderation` changes (ids checked)."""
     changes: dict[str, Any] = {}
     if channel_id is not None:
         changes["channel_id"] = check_id(channel_id, "channel_id")
+        changes["channel_set_by"] = check_id(set_by, "set_by") if set_by else None
+        changes["channel_warned"] = False
     if group_id is not None:
         changes["group_id"] = check_id(group_id, "group_id")
     if rule is not None:
         changes.update(rule_to_fields(rule))
     return changes
+
+
+def resolved(alert: Alert, state: str, user_id: str, at: float) -> Alert:
+    """The verdict applied to an open alert; an alert already resolved stays as it is."""
+    if alert.resolved:
+        return alert
+    return dataclasses.replace(alert, state=state, by=user_id, at=at)
+
+
+def counts_false_alarm(before: Alert, after: Alert) -> bool:
+    """This verdict made the alert a false alarm (counted once per alert)."""
+    return before.state != "false_alarm" and after.state == "false_alarm"
 
 
 def check_state(state: str) -> str:
@@ -185,7 +223,9 @@ def settings_from_fields(data: Mapping[str, Any]) -> ModerationSettings:
                              for name, value in dataclasses.asdict(default).items()})
     return ModerationSettings(channel_id=data.get("channel_id") or None,
                               group_id=data.get("group_id") or None, rule=rule,
-                              false_alarms=int(data.get("false_alarms") or 0))
+                              false_alarms=int(data.get("false_alarms") or 0),
+                              channel_set_by=data.get("channel_set_by") or None,
+                              channel_warned=bool(data.get("channel_warned")))
 
 
 def entries_to_list(state: ThreadState) -> list[list[float]]:

@@ -8,7 +8,8 @@ Layout (see the README's "What is stored"):
   read at most 3 documents.
 - ``teams/{team}/days/{YYYY-MM-DD}``: ``channels.{channel}.{label}`` counts (App Home ranking;
   a week is 7 reads).
-- ``moderation/{team}``: the moderation settings and the ``false_alarms`` count;
+- ``moderation/{team}``: the moderation settings, the ``false_alarms`` count, who set the
+  moderators' channel (``channel_set_by``) and whether its breakage was told (``channel_warned``);
   ``moderation/{team}/alerts/{alert id}``: alerts (ids, counts, times, state; no text).
 - ``threads/{team}:{channel}:{thread ts}``: a thread's recent ``entries`` (``ts``, ``negative``)
   and its last alert, changed in a transaction (two instances never both alert); ``expires_at``.
@@ -43,9 +44,9 @@ from bot.moderation.rules import (
     ThreadState,
 )
 from bot.store.base import (
-    BufferedStore, Chunk, Clock, TallyKey, ThreadChange,
-    alert_from_fields, alert_to_fields, check_state, iter_days,
-    moderation_changes, settings_from_fields,
+    BufferedStore, Chunk, Clock, TallyKey, ThreadAlertChange, ThreadChange,
+    alert_from_fields, alert_to_fields, check_state, counts_false_alarm, iter_days,
+    moderation_changes, resolved, settings_from_fields,
 )
 from service.labels import LABELS
 
@@ -282,10 +283,10 @@ class FirestoreStore(BufferedStore):
         return settings_from_fields(snap.to_dict() if snap.exists else {})
 
     def set_moderation(self, team_id: str, *, channel_id: str | None = None,
-                       group_id: str | None = None,
-                       rule: ModerationRule | None = None) -> ModerationSettings:
+                       group_id: str | None = None, rule: ModerationRule | None = None,
+                       set_by: str | None = None) -> ModerationSettings:
         """Change the given settings; the new ones."""
-        changes = moderation_changes(channel_id, group_id, rule)
+        changes = moderation_changes(channel_id, group_id, rule, set_by)
         if changes:
             self._moderation_ref(team_id).set({"team_id": team_id, **changes}, merge=True,
                                               **self._rpc())
@@ -294,6 +295,19 @@ class FirestoreStore(BufferedStore):
     def update_thread(self, team_id: str, channel_id: str, thread_ts: str,
                       change: ThreadChange):
         """Read, change and write a thread's document in a transaction (retried on contention)."""
+        return self._update_thread(team_id, channel_id, thread_ts, change, keep_alert=False)
+
+    def update_thread_and_alert(self, team_id: str, channel_id: str, thread_ts: str,
+                                change: ThreadAlertChange) -> Alert | None:
+        """Change a thread's document and create the alert ``change`` returns in the same
+        transaction; then trim the pending alerts to the newest 50."""
+        alert = self._update_thread(team_id, channel_id, thread_ts, change, keep_alert=True)
+        if alert is not None and alert.pending:
+            self._trim_pending(alert.team_id)
+        return alert
+
+    def _update_thread(self, team_id: str, channel_id: str, thread_ts: str, change,
+                       keep_alert: bool):
         key = (f"{check_id(team_id, 'team_id')}:{check_id(channel_id, 'channel_id')}:"
                f"{check_ts(thread_ts, 'thread_ts')}")
         ref = self.client.collection(THREADS).document(key)
@@ -314,6 +328,9 @@ class FirestoreStore(BufferedStore):
                     "last_alert_at": new_state.last_alert_at,
                     "last_alert_negatives": new_state.last_alert_negatives,
                     TTL_FIELD: self._expiry(THREAD_TTL_S)})
+            if keep_alert and result is not None:
+                transaction.create(self._alert_ref(result.team_id, result.alert_id),
+                                   {**alert_to_fields(result), "pending": result.pending})
             return result
 
         return run(self.client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
@@ -323,8 +340,11 @@ class FirestoreStore(BufferedStore):
         self._alert_ref(alert.team_id, alert.alert_id).set(
             {**alert_to_fields(alert), "pending": alert.pending}, **self._rpc())
         if alert.pending:
-            for extra in self.pending_alerts(alert.team_id)[MAX_PENDING_ALERTS:]:
-                self._alert_ref(alert.team_id, extra.alert_id).delete(**self._rpc())
+            self._trim_pending(alert.team_id)
+
+    def _trim_pending(self, team_id: str) -> None:
+        for extra in self.pending_alerts(team_id)[MAX_PENDING_ALERTS:]:
+            self._alert_ref(team_id, extra.alert_id).delete(**self._rpc())
 
     def get_alert(self, team_id: str, alert_id: str) -> Alert | None:
         """One alert, None when unknown."""
@@ -352,11 +372,12 @@ class FirestoreStore(BufferedStore):
         check_state(state)
 
         def change(alert: Alert, transaction) -> Alert:
-            if state == "false_alarm" and alert.state != "false_alarm":
+            after = resolved(alert, state, user_id, at)
+            if counts_false_alarm(alert, after):
                 transaction.set(self._moderation_ref(team_id),
                                 {"team_id": team_id, "false_alarms": firestore.Increment(1)},
                                 merge=True)
-            return dataclasses.replace(alert, state=state, by=user_id, at=at)
+            return after
 
         return self._change_alert(team_id, alert_id, change)
 
@@ -364,7 +385,41 @@ class FirestoreStore(BufferedStore):
                           permalink: str | None) -> None:
         """The alert was posted in the moderators' channel."""
         self._change_alert(team_id, alert_id, lambda alert, _t: dataclasses.replace(
-            alert, posted_channel=channel_id, posted_ts=ts, permalink=permalink))
+            alert, posted_channel=channel_id, posted_ts=ts, permalink=permalink, post_error=None))
+
+    def mark_alert_pending(self, team_id: str, alert_id: str, permalink: str | None,
+                           error: str | None) -> None:
+        """The alert was not posted: its permalink and why."""
+        self._change_alert(team_id, alert_id, lambda alert, _t: dataclasses.replace(
+            alert, permalink=permalink, post_error=error))
+
+    def warn_channel_once(self, team_id: str, channel_id: str) -> str | None:
+        """Mark the moderators' channel's breakage told (a transaction); who set it, the first
+        time only."""
+        ref = self._moderation_ref(team_id)
+
+        @firestore.transactional
+        def run(transaction):
+            snap = ref.get(transaction=transaction)
+            data = snap.to_dict() if snap.exists else {}
+            if data.get("channel_id") != channel_id or data.get("channel_warned"):
+                return None
+            transaction.update(ref, {"channel_warned": True})
+            return data.get("channel_set_by") or None
+
+        return run(self.client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+
+    def clear_channel_warning(self, team_id: str, channel_id: str) -> None:
+        """The moderators' channel works again (only while it is still the channel)."""
+        ref = self._moderation_ref(team_id)
+
+        @firestore.transactional
+        def run(transaction):
+            snap = ref.get(transaction=transaction)
+            if snap.exists and (snap.to_dict() or {}).get("channel_id") == channel_id:
+                transaction.update(ref, {"channel_warned": False})
+
+        run(self.client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
 
     def pending_alerts(self, team_id: str) -> list[Alert]:
         """Alerts waiting for a moderators' channel, newest first (at most 50 are kept)."""

@@ -19,9 +19,9 @@ from bot.moderation.rules import (
     MAX_PENDING_ALERTS, THREAD_TTL_S, Alert, ModerationRule, ModerationSettings, ThreadState,
 )
 from bot.store.base import (
-    BufferedStore, Chunk, Clock, ThreadChange, alert_from_fields,
-    alert_to_fields, check_state, entries_from_list, entries_to_list,
-    moderation_changes, settings_from_fields,
+    BufferedStore, Chunk, Clock, ThreadAlertChange, ThreadChange, alert_from_fields,
+    alert_to_fields, check_state, counts_false_alarm, entries_from_list, entries_to_list,
+    moderation_changes, resolved, settings_from_fields,
 )
 from service.labels import LABELS
 
@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS claims (
 CREATE TABLE IF NOT EXISTS moderation_settings (
     team_id TEXT PRIMARY KEY, channel_id TEXT, group_id TEXT, threshold REAL,
     min_negatives INTEGER, window_messages INTEGER, window_minutes INTEGER,
-    false_alarms INTEGER NOT NULL DEFAULT 0
+    false_alarms INTEGER NOT NULL DEFAULT 0, channel_set_by TEXT,
+    channel_warned INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS threads (
     team_id TEXT NOT NULL, channel_id TEXT NOT NULL, thread_ts TEXT NOT NULL,
@@ -72,6 +73,11 @@ _UPSERT = (
 )
 DIGEST_CLAIM_TTL_S = 60 * 86_400
 _RULE = [f.name for f in dataclasses.fields(ModerationRule)]
+# Columns added after a table's first release: (table, column, declaration).
+_ADDED_COLUMNS = [("channel_days", DROPPED, "INTEGER NOT NULL DEFAULT 0"),
+                  ("moderation_settings", "channel_set_by", "TEXT"),
+                  ("moderation_settings", "channel_warned", "INTEGER NOT NULL DEFAULT 0")]
+_SETTINGS = ["channel_id", "group_id", "false_alarms", "channel_set_by", "channel_warned", *_RULE]
 
 
 class SqliteStore(BufferedStore):
@@ -93,14 +99,10 @@ class SqliteStore(BufferedStore):
             # WAL + NORMAL: no corruption on a crash; a power cut may lose the last commits.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
-            self._migrate(self._db)
-
-    @staticmethod
-    def _migrate(db: sqlite3.Connection) -> None:
-        """Bring a file made by an earlier version up to :data:`SCHEMA` (columns added since)."""
-        columns = {row[1] for row in db.execute("PRAGMA table_info(channel_days)")}
-        if DROPPED not in columns:
-            db.execute(f"ALTER TABLE channel_days ADD COLUMN {DROPPED} INTEGER NOT NULL DEFAULT 0")
+            for table, column, declaration in _ADDED_COLUMNS:  # files made by older versions
+                present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -196,19 +198,18 @@ class SqliteStore(BufferedStore):
     # -- moderation ----------------------------------------------------------------------
     def moderation_settings(self, team_id: str) -> ModerationSettings:
         """A workspace's moderation settings (defaults when never set)."""
-        rows = self._query(f"SELECT channel_id, group_id, false_alarms, {', '.join(_RULE)} "
+        rows = self._query(f"SELECT {', '.join(_SETTINGS)} "
                            "FROM moderation_settings WHERE team_id = ?", (team_id,))
         if not rows:
             return ModerationSettings()
-        names = ["channel_id", "group_id", "false_alarms", *_RULE]
-        return settings_from_fields(dict(zip(names, rows[0])))
+        return settings_from_fields(dict(zip(_SETTINGS, rows[0])))
 
     def set_moderation(self, team_id: str, *, channel_id: str | None = None,
-                       group_id: str | None = None,
-                       rule: ModerationRule | None = None) -> ModerationSettings:
+                       group_id: str | None = None, rule: ModerationRule | None = None,
+                       set_by: str | None = None) -> ModerationSettings:
         """Change the given settings; the new ones."""
         check_id(team_id, "team_id")
-        changes = moderation_changes(channel_id, group_id, rule)
+        changes = moderation_changes(channel_id, group_id, rule, set_by)
         if changes:
             names = list(changes)
             self._transaction([
@@ -221,6 +222,15 @@ class SqliteStore(BufferedStore):
     def update_thread(self, team_id: str, channel_id: str, thread_ts: str,
                       change: ThreadChange):
         """Read, change and write a thread's state in one immediate transaction."""
+        return self._update_thread(team_id, channel_id, thread_ts, change, keep_alert=False)
+
+    def update_thread_and_alert(self, team_id: str, channel_id: str, thread_ts: str,
+                                change: ThreadAlertChange) -> Alert | None:
+        """Change a thread's state and keep the alert ``change`` returns, in one transaction."""
+        return self._update_thread(team_id, channel_id, thread_ts, change, keep_alert=True)
+
+    def _update_thread(self, team_id: str, channel_id: str, thread_ts: str, change,
+                       keep_alert: bool):
         key = (check_id(team_id, "team_id"), check_id(channel_id, "channel_id"),
                check_ts(thread_ts, "thread_ts"))
         with self._db_lock:
@@ -240,6 +250,9 @@ class SqliteStore(BufferedStore):
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (*key, json.dumps(entries_to_list(new_state)), new_state.last_alert_at,
                          new_state.last_alert_negatives, self.clock() + THREAD_TTL_S))
+                if keep_alert and result is not None:
+                    for sql, args in self._alert_statements(result):
+                        conn.execute(sql, args)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -252,17 +265,21 @@ class SqliteStore(BufferedStore):
                 (alert.team_id, alert.alert_id, json.dumps(alert_to_fields(alert)),
                  int(alert.pending), alert.created_at))
 
-    def add_alert(self, alert: Alert) -> None:
-        """Keep a new alert; only the newest pending ones are kept."""
+    def _alert_statements(self, alert: Alert) -> list[tuple[str, tuple]]:
+        """Keep a new alert and trim the pending ones to the newest ``MAX_PENDING_ALERTS``."""
         check_id(alert.team_id, "team_id")
         check_id(alert.alert_id, "alert_id")
-        self._transaction([
+        return [
             self._put_alert(alert),
             ("DELETE FROM alerts WHERE team_id = ? AND pending = 1 AND alert_id NOT IN ("
              "SELECT alert_id FROM alerts WHERE team_id = ? AND pending = 1 "
              "ORDER BY created_at DESC LIMIT ?)",
              (alert.team_id, alert.team_id, MAX_PENDING_ALERTS)),
-        ])
+        ]
+
+    def add_alert(self, alert: Alert) -> None:
+        """Keep a new alert; only the newest pending ones are kept."""
+        self._transaction(self._alert_statements(alert))
 
     def get_alert(self, team_id: str, alert_id: str) -> Alert | None:
         """One alert, None when unknown."""
@@ -297,12 +314,13 @@ class SqliteStore(BufferedStore):
 
         def change(alert: Alert):
             extra = []
-            if state == "false_alarm" and alert.state != "false_alarm":
+            after = resolved(alert, state, user_id, at)
+            if counts_false_alarm(alert, after):
                 extra = [("INSERT OR IGNORE INTO moderation_settings (team_id) VALUES (?)",
                           (team_id,)),
                          ("UPDATE moderation_settings SET false_alarms = false_alarms + 1 "
                           "WHERE team_id = ?", (team_id,))]
-            return dataclasses.replace(alert, state=state, by=user_id, at=at), extra
+            return after, extra
 
         return self._change_alert(team_id, alert_id, change)
 
@@ -310,7 +328,37 @@ class SqliteStore(BufferedStore):
                           permalink: str | None) -> None:
         """The alert was posted in the moderators' channel."""
         self._change_alert(team_id, alert_id, lambda alert: (dataclasses.replace(
-            alert, posted_channel=channel_id, posted_ts=ts, permalink=permalink), []))
+            alert, posted_channel=channel_id, posted_ts=ts, permalink=permalink,
+            post_error=None), []))
+
+    def mark_alert_pending(self, team_id: str, alert_id: str, permalink: str | None,
+                           error: str | None) -> None:
+        """The alert was not posted: its permalink and why."""
+        self._change_alert(team_id, alert_id, lambda alert: (dataclasses.replace(
+            alert, permalink=permalink, post_error=error), []))
+
+    def warn_channel_once(self, team_id: str, channel_id: str) -> str | None:
+        """Mark the moderators' channel's breakage told; who set it, the first time only."""
+        with self._db_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT channel_set_by FROM moderation_settings WHERE team_id = ? AND "
+                    "channel_id = ? AND channel_warned = 0", (team_id, channel_id)).fetchone()
+                if row is not None:
+                    conn.execute("UPDATE moderation_settings SET channel_warned = 1 "
+                                 "WHERE team_id = ?", (team_id,))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return row[0] if row is not None else None
+
+    def clear_channel_warning(self, team_id: str, channel_id: str) -> None:
+        """The moderators' channel works again."""
+        self._transaction([("UPDATE moderation_settings SET channel_warned = 0 "
+                            "WHERE team_id = ? AND channel_id = ?", (team_id, channel_id))])
 
     def pending_alerts(self, team_id: str) -> list[Alert]:
         """Alerts waiting for a moderators' channel, newest first."""

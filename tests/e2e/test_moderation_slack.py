@@ -79,9 +79,9 @@ def reply(bot, root, text, channel="C0GERAL", wait=True) -> None:
 
 
 def alerts_posted(fake_slack):
-    """The alerts posted in the moderators' channel so far."""
+    """The alerts posted in the moderators' channel so far (failed attempts left out)."""
     return [c.params for c in fake_slack.recorded("api", "chat.postMessage")
-            if c.params.get("channel") == MODS]
+            if c.params.get("channel") == MODS and c.outcome == "ok"]
 
 
 def button_value(message, action_id) -> str:
@@ -95,11 +95,22 @@ def button_value(message, action_id) -> str:
     raise AssertionError(f"no {action_id} button")
 
 
-def click(bot, fake_slack, action_id, alert, user=MOD, channel=MODS) -> None:
-    """A moderator clicks a button of ``alert`` (a posted message) in the moderators' channel."""
-    bot.sender.action(action_id, button_value(alert, action_id),
-                      fake_slack.response_url(f"click{next(_names)}"), channel_id=channel,
-                      user_id=user)
+def click(bot, fake_slack, action_id, alert, user=MOD, channel=MODS) -> str:
+    """A moderator clicks a button of ``alert`` (a posted message) in the moderators' channel;
+    the name of the click's ``response_url`` (where an ephemeral answer would go)."""
+    name = f"click{next(_names)}"
+    assert bot.sender.action(action_id, button_value(alert, action_id),
+                             fake_slack.response_url(name), channel_id=channel,
+                             user_id=user).status_code == 200
+    return name
+
+
+def answer_to(fake_slack, name) -> str:
+    """What the ephemeral answer to a click shows (only the clicker sees it)."""
+    [call] = fake_slack.wait_for("response", name)
+    assert call.params.get("response_type") == "ephemeral"
+    assert call.params.get("replace_original") is False
+    return blocks_text(call.params)
 
 
 def test_three_negative_replies_alert_once_and_a_fourth_does_not(start, fake_slack):
@@ -143,16 +154,17 @@ def test_buttons_update_the_alert_even_after_a_restart(start, fake_slack):
     assert f"<@{MOD}> está cuidando disso (desde <!date^" in shown
     assert "Falso alarme" not in json.dumps(update.params["blocks"], ensure_ascii=False)
     click(bot, fake_slack, FALSE_ALARM_ACTION_ID, second, user="U0MOD2")
-    click(bot, fake_slack, FALSE_ALARM_ACTION_ID, second, user="U0MOD2")  # a double click
-    updates = fake_slack.wait_for("api", "chat.update", 3)
+    updates = fake_slack.wait_for("api", "chat.update", 2)
     assert "Marcado como falso alarme por <@U0MOD2>" in blocks_text(updates[1].params)
     assert updates[0].params["ts"] != updates[1].params["ts"]
+    double = click(bot, fake_slack, FALSE_ALARM_ACTION_ID, second, user="U0MOD2")  # a double click
+    assert "<@U0MOD2> já marcou este alerta como falso alarme" in answer_to(fake_slack, double)
     assert "Falsos alarmes registrados: 1" in command(bot, fake_slack, "moderacao status",
                                                       user=MEMBER)
     # a button from another channel (a copied payload) changes nothing
-    click(bot, fake_slack, ACK_ACTION_ID, first, channel="C0GERAL")
-    time.sleep(0.3)
-    assert len(fake_slack.recorded("api", "chat.update")) == 3
+    copied = click(bot, fake_slack, ACK_ACTION_ID, first, channel="C0GERAL")
+    assert "Não encontrei este alerta" in answer_to(fake_slack, copied)
+    assert len(fake_slack.recorded("api", "chat.update")) == 2
 
 
 def test_only_admins_and_the_moderators_group_change_settings(start, fake_slack):
@@ -278,3 +290,64 @@ def test_manifest_asks_for_the_moderation_scopes_and_shortcut():
     assert shortcuts[FLAG_CALLBACK_ID]["name"] == "Sinalizar para moderação"
     assert shortcuts[FLAG_CALLBACK_ID]["type"] == "message"
     assert manifest["features"]["slash_commands"][0]["should_escape"] is True
+
+
+def test_alternating_verdict_clicks_keep_the_first_verdict(start, fake_slack):
+    """Clicking "Falso alarme", then "Ciente", then both again on one alert: the first verdict
+    stands, each later click only shows its clicker who decided, and the false alarm is
+    counted once."""
+    bot = start()
+    command(bot, fake_slack, f"moderacao <#{MODS}>")
+    thread(bot, NEGATIVE[:3])
+    [alert] = alerts_posted(fake_slack)
+    click(bot, fake_slack, FALSE_ALARM_ACTION_ID, alert, user=MOD)
+    [update] = fake_slack.wait_for("api", "chat.update")
+    assert f"Marcado como falso alarme por <@{MOD}>" in blocks_text(update.params)
+    for action_id in (ACK_ACTION_ID, FALSE_ALARM_ACTION_ID, ACK_ACTION_ID):
+        later = click(bot, fake_slack, action_id, alert, user="U0MOD2")
+        shown = answer_to(fake_slack, later)
+        assert f"<@{MOD}> já marcou este alerta como falso alarme em <!date^" in shown
+        assert "A primeira decisão vale" in shown
+    assert "Falsos alarmes registrados: 1" in command(bot, fake_slack, "moderacao status")
+    assert len(fake_slack.recorded("api", "chat.update")) == 1
+
+
+def dms_to(fake_slack, user):
+    """Messages the bot sent to ``user`` by DM (``chat.postMessage`` to the user id)."""
+    return [c.params for c in fake_slack.recorded("api", "chat.postMessage")
+            if c.params.get("channel") == user and c.outcome == "ok"]
+
+
+def test_alerts_the_moderators_channel_refuses_are_shown_told_once_and_retried(start, fake_slack):
+    """The bot was removed from the moderators' channel: its alerts stay kept and show in
+    ``moderacao status`` and the admin's App Home; whoever set the channel is told once by
+    DM; when an alert gets through again, the kept ones follow, and a new breakage is told."""
+    bot = start()
+    command(bot, fake_slack, f"moderacao <#{MODS}>", user=ADMIN)
+    fake_slack.error_next("chat.postMessage", "not_in_channel")
+    thread(bot, NEGATIVE[:3])
+    [dm] = dms_to(fake_slack, ADMIN)
+    shown = blocks_text(dm)
+    assert f"Não consigo publicar os alertas de moderação em <#{MODS}>: o app não é membro" in shown
+    assert "/invite @Sentimento" in shown and "/sentimento moderacao #canal" in shown
+    fake_slack.error_next("chat.postMessage", "not_in_channel")
+    thread(bot, NEGATIVE[1:])  # counted: its alert's delivery (and any DM) is over
+    assert len(dms_to(fake_slack, ADMIN)) == 1 and alerts_posted(fake_slack) == []
+    status = command(bot, fake_slack, "moderacao status", user=MEMBER)
+    assert (f"2 alertas não puderam ser publicados em <#{MODS}> (o app não é membro do canal)"
+            in status)
+    assert "/invite @Sentimento" in status
+    fake_slack.memberships[ADMIN] = ["C0GERAL"]
+    bot.sender.home_opened(ADMIN)
+    home = blocks_text(fake_slack.wait_for("api", "views.publish")[0].params["view"])
+    assert f"Os alertas vão para <#{MODS}>" in home and "2 alertas não puderam" in home
+    assert home.count("<#C0GERAL>: 3 mensagens muito negativas") == 2
+
+    thread(bot, NEGATIVE[:3])  # the channel works again: this alert, then the two kept
+    posted = alerts_posted(fake_slack)
+    assert len(posted) == 3 and all("<#C0GERAL>: 3 mensagens" in blocks_text(p) for p in posted)
+    assert "não puderam ser publicados" not in command(bot, fake_slack, "moderacao status")
+    fake_slack.error_next("chat.postMessage", "is_archived")
+    thread(bot, NEGATIVE[:3])
+    assert len(dms_to(fake_slack, ADMIN)) == 2
+    assert "o canal foi arquivado" in blocks_text(dms_to(fake_slack, ADMIN)[1])

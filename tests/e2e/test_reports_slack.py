@@ -12,18 +12,24 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from google.api_core import exceptions as gexc
 
+from bot.failures import FAILURES
 from bot.reports.model import iso_week
 from bot.reports.views import SHARE_ACTION_ID
+from bot.store.firestore import FirestoreStore, make_client
+from bot.store.sqlite import SCHEMA
 from tests.support.firestore_support import (
     dump_firestore, dump_sqlite, find_strings, free_port, sqlite_file_bytes,
 )
@@ -313,6 +319,119 @@ def test_digest_retries_a_channel_whose_post_failed(bot, fake_slack):
     # the failed attempt, and the one that got through
     assert len(fake_slack.recorded("api", "chat.postMessage")) == 2
     assert digest(bot).json()["already_sent"] == ["C0GERAL"]
+
+
+def digest_on(bot, fake_slack, *channels):
+    """``/sentimento resumo on`` in each channel."""
+    for channel in channels:
+        bot.sender.command("resumo on", fake_slack.response_url(f"on-{channel}"), channel_id=channel)
+        fake_slack.wait_for("response", f"on-{channel}")
+
+
+def digests_delivered(fake_slack) -> list[str]:
+    """The channels of the digests Slack accepted (failed attempts left out), in order."""
+    return [call.params["channel"] for call in fake_slack.recorded("api", "chat.postMessage")
+            if call.outcome == "ok"]
+
+
+def test_digest_retries_a_channel_slack_could_not_be_reached_for(bot, fake_slack):
+    """Slack unreachable for one channel's post (urllib's URLError after the client's retries):
+    the other channel gets its digest, the run answers 503 and the scheduler's retry posts the
+    failed channel's digest, once."""
+    digest_on(bot, fake_slack, "C0AAA", "C0GERAL")
+    failures = FAILURES.get("digest_channel_failed")
+    fake_slack.unreachable_next("chat.postMessage", times=3)  # the call and the client's 2 retries
+    failed = digest(bot)
+    assert failed.status_code == 503
+    assert (failed.json()["failed"], failed.json()["posted"]) == (["C0AAA"], ["C0GERAL"])
+    assert FAILURES.get("digest_channel_failed") == failures + 1
+    assert digests_delivered(fake_slack) == ["C0GERAL"]
+    retried = digest(bot)
+    assert retried.status_code == 200, retried.text
+    assert (retried.json()["posted"], retried.json()["already_sent"]) == (["C0AAA"], ["C0GERAL"])
+    assert digest(bot).json()["already_sent"] == ["C0AAA", "C0GERAL"]
+    assert digests_delivered(fake_slack) == ["C0GERAL", "C0AAA"]
+
+
+class FailingReads:
+    """The Firestore client (the store's backend), whose batched document reads (``get_all``,
+    what the store uses to read counts) fail with the error of a read timeout while ``failing``;
+    everything else goes to the real emulator. Used because the emulator cannot be made to
+    time out on reads alone (its transactions lock writes only)."""
+
+    def __init__(self, client):
+        self._client = client
+        self.failing = False
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def get_all(self, *args, **kwargs):
+        """``Client.get_all``, or ``DeadlineExceeded`` while failing."""
+        if self.failing:
+            raise gexc.DeadlineExceeded("read timed out (test)")
+        return self._client.get_all(*args, **kwargs)
+
+
+@pytest.fixture
+def store_with_failing_reads(store_env, open_stores):
+    """``(store, fail, restore)``: a real store whose reads of the counts fail between
+    ``fail()`` and ``restore()``. SQLite: the counts table is dropped by another connection
+    (a real ``sqlite3.OperationalError``), then created again; Firestore: see
+    :class:`FailingReads`."""
+    if store_env["STORE"] == "sqlite":
+        path = store_env["SQLITE_PATH"]
+
+        def run_sql(sql):
+            with sqlite3.connect(path) as conn:
+                conn.executescript(sql)
+
+        yield open_stores(store_env), partial(run_sql, "DROP TABLE channel_days;"), \
+            partial(run_sql, SCHEMA)
+        return
+    client = FailingReads(make_client(store_env["GOOGLE_CLOUD_PROJECT"],
+                                      store_env["FIRESTORE_EMULATOR_HOST"]))
+    store = FirestoreStore(client, flush_interval=0, channel_cache_s=0)  # type: ignore[arg-type]
+    yield store, partial(setattr, client, "failing", True), \
+        partial(setattr, client, "failing", False)
+    store.close()
+
+
+def test_digest_retries_a_channel_whose_counts_could_not_be_read(
+        store_with_failing_reads, bot_factory, lexicon_classifier, fake_slack):
+    """The store fails while the digest reads a channel's counts (after claiming it): the
+    claim is released, the run answers 503, and the scheduler's retry posts that digest once."""
+    store, fail, restore = store_with_failing_reads
+    bot = bot_factory(lexicon_classifier, store,
+                      env=bot_env(fake_slack, DIGEST_SECRET=DIGEST_SECRET))
+    digest_on(bot, fake_slack, "C0GERAL")
+    fail()
+    failed = digest(bot)
+    assert failed.status_code == 503 and failed.json()["failed"] == ["C0GERAL"]
+    assert digests_delivered(fake_slack) == []
+    restore()
+    retried = digest(bot)
+    assert retried.status_code == 200 and retried.json()["posted"] == ["C0GERAL"]
+    assert digest(bot).json()["already_sent"] == ["C0GERAL"]
+    assert digests_delivered(fake_slack) == ["C0GERAL"]
+
+
+def test_digest_counts_a_claim_that_could_not_be_released(bot_factory, lexicon_classifier,
+                                                         fake_slack, sqlite_env, open_stores):
+    """A failed post whose claim cannot be released either (the SQLite file refuses the
+    delete): the run still answers 503 and the failure is logged and counted."""
+    store = open_stores({**sqlite_env, "FLUSH_INTERVAL": "0"})
+    bot = bot_factory(lexicon_classifier, store,
+                      env=bot_env(fake_slack, DIGEST_SECRET=DIGEST_SECRET))
+    digest_on(bot, fake_slack, "C0GERAL")
+    with sqlite3.connect(sqlite_env["SQLITE_PATH"]) as conn:
+        conn.execute("CREATE TRIGGER keep_claims BEFORE DELETE ON claims "
+                     "BEGIN SELECT RAISE(ABORT, 'claims are read-only'); END")
+    released_before = FAILURES.get("digest_release_failed")
+    fake_slack.fail_next("chat.postMessage", 500)
+    failed = digest(bot)
+    assert failed.status_code == 503 and failed.json()["failed"] == ["C0GERAL"]
+    assert FAILURES.get("digest_release_failed") == released_before + 1
 
 
 def test_digest_endpoint_is_absent_without_a_secret(bot_factory, lexicon_classifier, fake_slack):

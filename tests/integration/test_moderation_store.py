@@ -5,6 +5,7 @@ Firestore emulator (same fixtures as tests/integration/test_store_contract.py)."
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -94,7 +95,8 @@ def test_two_instances_alert_a_thread_once(make_store):
 
 
 def test_alerts_resolve_and_count_false_alarms_once(make_store):
-    """Alerts are kept, resolved by anyone's instance, false alarms counted once each."""
+    """Alerts are kept, resolved by anyone's instance; the first verdict stands (a later one
+    changes nothing), false alarms counted once each."""
     store, other = make_store(), make_store()
     store.add_alert(alert(1, pending=False))
     store.add_alert(alert(2, pending=False))
@@ -105,8 +107,10 @@ def test_alerts_resolve_and_count_false_alarms_once(make_store):
     assert store.get_alert(T, "a0001") == done
     for _ in range(2):
         store.resolve_alert(T, "a0002", "false_alarm", "U0MOD", NOW + 200)
-    other.resolve_alert(T, "a0001", "false_alarm", "U0MOD2", NOW + 300)
-    assert store.moderation_settings(T).false_alarms == 2
+    assert other.resolve_alert(T, "a0001", "false_alarm", "U0MOD2", NOW + 300) == done
+    assert other.resolve_alert(T, "a0002", "acknowledged", "U0MOD2", NOW + 400).state == \
+        "false_alarm"
+    assert store.moderation_settings(T).false_alarms == 1
     assert store.resolve_alert(T, "a9999", "false_alarm", "U0MOD", NOW) is None
     with pytest.raises(ValueError):
         store.resolve_alert(T, "a0001", "open", "U0MOD", NOW)
@@ -128,3 +132,87 @@ def test_pending_alerts_keep_the_newest_50_until_posted(make_store):
     assert dataclasses.replace(posted, posted_channel=None, posted_ts=None,
                                permalink=None) == alert(52)
     assert [a.alert_id for a in store.pending_alerts("T0OTHER")] == ["a0500"]
+
+
+@pytest.fixture
+def alert_writes(store_env):
+    """``(fail, kept)``: ``fail(True)`` makes the store refuse alert writes for real, ``kept(a)``
+    is the alert the test then asks to keep. SQLite: a trigger aborts inserts into ``alerts``;
+    Firestore: the alert is over the emulator's 1 MiB document limit."""
+    broken = {"on": False}
+
+    def fail(on: bool) -> None:
+        broken["on"] = on
+        if store_env["STORE"] == "sqlite":
+            with sqlite3.connect(store_env["SQLITE_PATH"]) as conn:
+                conn.execute("CREATE TRIGGER no_alerts BEFORE INSERT ON alerts BEGIN "
+                             "SELECT RAISE(ABORT, 'alerts refused'); END" if on
+                             else "DROP TRIGGER no_alerts")
+
+    def kept(new: Alert) -> Alert:
+        if broken["on"] and store_env["STORE"] == "firestore":
+            return dataclasses.replace(new, permalink="https://x/" + "p" * 1_100_000)
+        return new
+
+    return fail, kept
+
+
+def test_a_failing_alert_write_leaves_the_thread_unmuted(make_store, alert_writes):
+    """The alert and the thread's last alert are saved together: when the alert cannot be
+    written, the thread is not muted, and the next message raises the alert."""
+    fail, kept = alert_writes
+    store = make_store()
+    ts = f"{NOW:.6f}"
+    for i in range(2):
+        entry = ThreadEntry(NOW + i, negative=True)
+        store.update_thread(T, C, ts, lambda s, e=entry: observe(s, e, NOW + 10, RULE))
+
+    def change(entry: ThreadEntry):
+        def run(state):
+            new_state, flag = observe(state, entry, NOW + 10, RULE)
+            return new_state, None if flag is None else kept(alert(7))
+        return run
+
+    fail(True)
+    with pytest.raises(Exception):
+        store.update_thread_and_alert(T, C, ts, change(ThreadEntry(NOW + 2, negative=True)))
+    state = store.update_thread(T, C, ts, lambda s: (s, s))
+    assert state.last_alert_at is None and len(state.entries) == 2
+    assert store.pending_alerts(T) == [] and store.get_alert(T, "a0007") is None
+    fail(False)
+    raised = store.update_thread_and_alert(T, C, ts, change(ThreadEntry(NOW + 3, negative=True)))
+    assert raised == alert(7) and make_store().get_alert(T, "a0007") == alert(7)
+    state = store.update_thread(T, C, ts, lambda s: (s, s))
+    assert (state.last_alert_at, state.last_alert_negatives) == (NOW + 10, 3)
+    assert store.update_thread_and_alert(T, C, ts, change(ThreadEntry(NOW + 4, True))) is None
+
+
+def test_channel_breakage_is_told_once_until_it_works_again(make_store):
+    """Who set the moderators' channel is kept; its breakage is claimed once (across
+    instances) until cleared by a post that worked, or until a channel is set again."""
+    store, other = make_store(), make_store()
+    assert store.warn_channel_once(T, "C0MODS") is None  # no channel set
+    store.set_moderation(T, channel_id="C0MODS", set_by="U0ADMIN")
+    assert other.moderation_settings(T).channel_set_by == "U0ADMIN"
+    assert other.warn_channel_once(T, "C0OUTRO") is None  # not the channel set
+    assert store.warn_channel_once(T, "C0MODS") == "U0ADMIN"
+    assert other.warn_channel_once(T, "C0MODS") is None
+    assert store.moderation_settings(T).channel_warned
+    other.clear_channel_warning(T, "C0MODS")
+    assert store.warn_channel_once(T, "C0MODS") == "U0ADMIN"
+    other.set_moderation(T, channel_id="C0MODS2", set_by="U0MOD")
+    settings = store.moderation_settings(T)
+    assert (settings.channel_set_by, settings.channel_warned) == ("U0MOD", False)
+    store.set_moderation(T, group_id="S0MODS")  # other settings keep who set the channel
+    assert store.moderation_settings(T).channel_set_by == "U0MOD"
+
+
+def test_an_alert_that_could_not_be_posted_keeps_why(make_store):
+    """A pending alert keeps its permalink and Slack's error; posting it clears the error."""
+    store, other = make_store(), make_store()
+    store.add_alert(alert(1))
+    other.mark_alert_pending(T, "a0001", "https://x/p1", "not_in_channel")
+    [pending] = store.pending_alerts(T)
+    assert (pending.permalink, pending.post_error) == ("https://x/p1", "not_in_channel")
+    store.mark_alert_posted(T, "a0001", "C0MODS", "1800000999.000100", "https://x/p1")
+    assert other.get_alert(T, "a0001").post_error is None and other.pending_alerts(T) == []

@@ -46,6 +46,8 @@ class Call:
     params: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    # how the fake answered: "ok", "error:<code>", "status:<http status>" or "unreachable"
+    outcome: str = "ok"
 
 
 def start_http_server(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
@@ -70,6 +72,7 @@ class FakeSlack:
         self._cond = threading.Condition()
         self._failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self._errors: dict[str, list[str]] = {}
+        self._unreachable: dict[str, int] = {}
         # users.conversations: the channels each user is a member of (answered page_size a page)
         self.memberships: dict[str, list[str]] = {}
         self.page_size = 2
@@ -126,6 +129,14 @@ class FakeSlack:
         with self._cond:
             self._errors.setdefault(method, []).extend([error] * times)
 
+    def unreachable_next(self, method: str, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` fail to connect: the answer redirects
+        (302) to a closed port, so urllib raises ``URLError`` (connection refused), as when
+        Slack cannot be reached. slack_sdk's ``ConnectionErrorRetryHandler`` retries it: the bot's
+        client makes 3 attempts (``max_retry_count=2``)."""
+        with self._cond:
+            self._unreachable[method] = self._unreachable.get(method, 0) + times
+
     def handle_upload(self, path: str, headers: dict[str, str],
                       raw: bytes) -> tuple[int, dict[str, str], str]:
         """Receive a file's bytes at an upload URL from ``files.getUploadURLExternal``; recorded
@@ -145,12 +156,21 @@ class FakeSlack:
         kind, _, name = path.strip("/").partition("/")
         kind = "api" if kind == "api" else "response"
         with self._cond:
-            failures = self._failures.get(name)
-            failure = failures.pop(0) if failures else None
-            errors = self._errors.get(name) if kind == "api" else None
-            error = errors.pop(0) if errors else None
-            self.calls.append(Call(kind, name, params, headers))
+            unreachable = kind == "api" and self._unreachable.get(name, 0) > 0
+            failure = error = None
+            if unreachable:
+                self._unreachable[name] -= 1
+            else:
+                failures = self._failures.get(name)
+                failure = failures.pop(0) if failures else None
+                errors = self._errors.get(name) if kind == "api" else None
+                error = errors.pop(0) if errors else None
+            outcome = ("unreachable" if unreachable else f"error:{error}" if error is not None
+                       else f"status:{failure[0]}" if failure is not None else "ok")
+            self.calls.append(Call(kind, name, params, headers, outcome=outcome))
             self._cond.notify_all()
+        if unreachable:
+            return 302, {"Location": closed_port_url(), "Content-Type": "text/plain"}, ""
         if error is not None:
             return 200, {"Content-Type": "application/json"}, json.dumps({"ok": False, "error": error})
         if failure is not None:

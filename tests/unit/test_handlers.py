@@ -77,3 +77,15 @@ def test_the_home_is_published_only_for_the_home_tab():
     assert client.views_publish.call_args.kwargs["user_id"] == "U1"
     assert view["type"] == "home"
     assert "relatorio [hoje|7d|30d]" in str(view["blocks"])
+
+
+def test_a_command_acked_while_the_bot_is_full_says_to_try_again_but_the_help_still_answers():
+    """When the work after the ack has no room, the ack itself says so in Portuguese; the
+    help, whose answer is the ack, is never refused."""
+    ack = Mock(Ack)
+    ack_command(NAMES, [REPORT_HELP], lambda: True, ack, {"text": "Adorei o resultado!"})
+    assert "muitos pedidos" in ack.call_args.kwargs["text"]
+    assert ack.call_args.kwargs["response_type"] == "ephemeral"
+    ack = Mock(Ack)
+    ack_command(NAMES, [REPORT_HELP], lambda: True, ack, {"text": "ajuda"})
+    assert "Como usar" in ack.call_args.kwargs["text"]
