@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.counting.model import Observation
+from bot.counting.model import DROPPED, Observation
 from bot.store import StoreClosedError, open_store
 from service.labels import LABELS
 
@@ -62,6 +63,21 @@ def test_counts_and_score_sums_per_day(make_store):
     assert today.score_sums["negative"] == pytest.approx(0.1 + 0.2 + 0.8)
     later = make_store().daily_counts(T, C, DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=60))
     assert [(day, t.total) for day, t in later.items()] == [("2026-12-30", 1)]
+
+
+def test_dropped_messages_are_kept_apart_from_the_counts(make_store):
+    """Messages acked but not classified are stored per day as ``dropped``: in no label, not in
+    the total, and a day with only dropped messages still shows (a report can say so)."""
+    store = make_store(FLUSH_INTERVAL="60")
+    dropped = Observation(T, C, DAY.isoformat(), DROPPED, {})
+    store.record([obs("positive"), dropped, dropped,
+                  Observation(T, C, (DAY - dt.timedelta(days=1)).isoformat(), DROPPED, {})])
+    store.flush()
+    days = make_store().daily_counts(T, C, DAY - dt.timedelta(days=6), DAY)
+    assert {day: (t.total, t.dropped) for day, t in days.items()} == {
+        "2026-11-19": (0, 1), "2026-11-20": (1, 2)}
+    assert [(a.channel_id, a.tally.total) for a in make_store().top_channels(T, DAY, DAY)] == [
+        (C, 1)]
 
 
 def test_increments_add_up_across_flushes_and_instances(make_store):
@@ -235,3 +251,25 @@ def test_open_store_picks_the_backend(tmp_path):
     store = open_store({"SQLITE_PATH": str(tmp_path / "sub" / "x.db")})
     store.close()
     assert (tmp_path / "sub" / "x.db").exists()
+
+
+def test_a_sqlite_file_of_an_earlier_version_gains_the_dropped_column(tmp_path):
+    """A file written before ``dropped`` existed opens, keeps its counts and takes new ones."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE channel_days (team_id TEXT NOT NULL, channel_id TEXT NOT NULL, "
+            "day TEXT NOT NULL, negative INTEGER NOT NULL DEFAULT 0, neutral INTEGER NOT NULL "
+            "DEFAULT 0, positive INTEGER NOT NULL DEFAULT 0, score_negative REAL NOT NULL "
+            "DEFAULT 0, score_neutral REAL NOT NULL DEFAULT 0, score_positive REAL NOT NULL "
+            "DEFAULT 0, PRIMARY KEY (team_id, channel_id, day)) WITHOUT ROWID;"
+            f"INSERT INTO channel_days VALUES ('{T}', '{C}', '{DAY.isoformat()}', 1, 2, 3, "
+            "0.5, 1.5, 2.5);")
+    store = open_store({"STORE": "sqlite", "SQLITE_PATH": str(path), "FLUSH_INTERVAL": "0"})
+    try:
+        store.record([Observation(T, C, DAY.isoformat(), DROPPED, {})])
+        [(day, tally)] = store.daily_counts(T, C, DAY, DAY).items()
+    finally:
+        store.close()
+    assert (day, tally.counts, tally.dropped) == (
+        DAY.isoformat(), {"negative": 1, "neutral": 2, "positive": 3}, 1)

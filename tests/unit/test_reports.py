@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from bot.counting.model import Tally
 from bot.reports.chart import mood_chart_png
 from bot.reports.model import (
     PeriodError, apportion, build_report, iso_week, last_week, mood_index, parse_period, shares,
@@ -203,3 +204,25 @@ def test_trend_without_a_previous_period():
                            {"2026-11-20": counts(0, 0, 1), "2026-11-19": counts(1, 0, 0)})
     assert "▼ −200 pontos no humor em relação a ontem" in json.dumps(render_blocks(falling),
                                                                       ensure_ascii=False)
+
+
+def test_a_report_says_how_many_messages_of_its_period_could_not_be_analysed():
+    """Dropped messages of the period (not of the period before) are summed and shown in
+    Portuguese with the right plural; a period without any shows nothing about it."""
+    today = dt.date(2026, 11, 20)
+    inside, before = Tally(), Tally()
+    inside.counts["positive"], inside.dropped = 3, 2
+    before.dropped = 5
+    report = build_report("T", "C", parse_period("7d"), today,
+                          {"2026-11-19": inside, "2026-11-10": before})
+    assert report.dropped == 2
+    shown = json.dumps(render_blocks(report), ensure_ascii=False)
+    assert "2 mensagens recebidas neste período não puderam ser analisadas" in shown
+    inside.dropped = 1
+    one = build_report("T", "C", parse_period("7d"), today, {"2026-11-19": inside})
+    assert "1 mensagem recebida neste período não pôde ser analisada" in json.dumps(
+        render_blocks(one), ensure_ascii=False)
+    inside.dropped = 0
+    none = build_report("T", "C", parse_period("7d"), today, {"2026-11-19": inside})
+    assert "não puderam" not in json.dumps(render_blocks(none), ensure_ascii=False)
+    assert "não pôde" not in json.dumps(render_blocks(none), ensure_ascii=False)
