@@ -553,6 +553,14 @@ class RunningBot:
             self.store.close()
             shutil.rmtree(self.store_dir, ignore_errors=True)
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every channel message this bot accepted is handled (counted, skipped or
+        dropped) and moderation has watched every counted one: after this, what has not
+        happened will not happen."""
+        wait_until(lambda: self.counter.depth() == 0
+                   and self.counter.listened == self.counter.counted,
+                   timeout=timeout, what="every accepted message handled")
+
     def counted(self, channel_id: str | None = None, day: str | None = None) -> dict[str, int]:
         """Messages counted per label, read back through the store's own queries: one channel
         (or the whole workspace), one day (or every day of the test payloads' years)."""
