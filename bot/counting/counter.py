@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
@@ -44,6 +45,7 @@ executor: ``listener(messages, results)``. Moderation watches threads this way."
 REFUSED_FULL = "full"  # max_messages or max_bytes reached
 REFUSED_STALLED = "stalled"  # the oldest waiting message is older than max_age_s
 REFUSED_CLOSED = "shutting_down"  # close() was called: another instance should take it
+CLAIM_WORKERS = 16  # concurrent pause checks and event claims within one batch
 LISTENER_QUEUE = 256  # recorded batches waiting for moderation; past that, moderation skips them
 
 
@@ -114,6 +116,9 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
         self.listened = 0  # counted messages whose listeners have all run
         self._listeners: list[Classified] = []
         self._listener_pool = BoundedExecutor(listener_workers, LISTENER_QUEUE, "count-listeners")
+        # Claims of one batch run concurrently; never more than one batch is admitted at once.
+        self._claims = ThreadPoolExecutor(max_workers=CLAIM_WORKERS,
+                                          thread_name_prefix="count-claims")
         self.metrics.track_backlog(self.depth, self.size_bytes, self.oldest_age)
         self._thread = threading.Thread(target=self._run, name="message-counter", daemon=True)
         self._thread.start()
@@ -202,6 +207,7 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
                 self._deadline = started + timeout
             self._cond.notify_all()
         self._thread.join(timeout + 5.0)
+        self._claims.shutdown(wait=True)
         self._listener_pool.shutdown(wait=True)
 
     # -- the worker ------------------------------------------------------------------------
@@ -291,34 +297,52 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
     # -- one batch -------------------------------------------------------------------------
     def _process(self, batch: list[_Waiting]) -> list[_Waiting]:
         """Classify and record one batch; returns what must be retried."""
-        ready: list[_Waiting] = []
-        for index, item in enumerate(batch):
+        ready, retry = self._admit_all(batch)
+        if not ready:
+            return retry
+        classified, rejected, unavailable = self._classify(ready)
+        self._record(classified)
+        if rejected:
+            self._record_dropped(rejected, "rejected_text")
+        return unavailable + retry
+
+    def _admit_all(self, batch: list[_Waiting]) -> tuple[list[_Waiting], list[_Waiting]]:
+        """(ready to classify, to retry): each message not yet ours is checked (paused channel?)
+        and claimed, concurrently (one store round trip each would otherwise cap counting)."""
+        outcomes = {id(item): self._claims.submit(self._admit, item)
+                    for item in batch if not item.claimed}
+        ready, retry, failed = [], [], None
+        for item in batch:
             if item.claimed:
                 ready.append(item)
                 continue
             try:
-                if self._store.channel_settings(item.message.team_id,
-                                                item.message.channel_id).paused:
-                    self._skip("paused")
-                    continue
-                if item.event_id is not None and not self._store.claim_event(item.event_id):
-                    log.info("event %s already processed: redelivery skipped", item.event_id)
-                    self._skip("redelivery")
-                    continue
+                outcome = outcomes[id(item)].result()
             except Exception as exc:  # pylint: disable=broad-exception-caught  # retried later
                 self.metrics.store_errors.labels("claim").inc()
-                log.warning("store unavailable before classifying (%s): %d messages wait",
-                            exc.__class__.__name__, len(batch) - index + len(ready))
-                return ready + batch[index:]
-            item.claimed = True
-            ready.append(item)
-        if not ready:
-            return []
-        classified, rejected, retry = self._classify(ready)
-        self._record(classified)
-        if rejected:
-            self._record_dropped(rejected, "rejected_text")
-        return retry
+                failed = exc
+                retry.append(item)
+                continue
+            if outcome is None:
+                item.claimed = True
+                ready.append(item)
+            else:
+                self._skip(outcome)
+        if failed is not None:
+            log.warning("store unavailable before classifying (%s): %d messages wait",
+                        failed.__class__.__name__, len(retry))
+        return ready, retry
+
+    def _admit(self, item: _Waiting) -> str | None:
+        """None when the message is ours to count; else why it is skipped (``paused``,
+        ``redelivery``). Store errors are raised (the message is retried)."""
+        message = item.message
+        if self._store.channel_settings(message.team_id, message.channel_id).paused:
+            return "paused"
+        if item.event_id is not None and not self._store.claim_event(item.event_id):
+            log.info("event %s already processed: redelivery skipped", item.event_id)
+            return "redelivery"
+        return None
 
     def _classify(self, items: list[_Waiting]) -> tuple[list[tuple[_Waiting, Classification]],
                                                          list[_Waiting], list[_Waiting]]:
