@@ -7,10 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from bot.blocks import COMMAND, fold, notice
+from bot import limits
+from bot.blocks import COMMAND, context, fold, message_text, notice, plural, section
 from bot.classify.views import SHORTCUT_NAME
 
 HELP_WORDS = ("", "ajuda", "help", "?")
+HELP_SECTIONS = 10  # sections the help may take (of Slack's 50 blocks per message)
 
 
 @dataclass(frozen=True)
@@ -59,23 +61,32 @@ def parse_command(text: str, subcommands: Sequence[str]) -> tuple[str | None, st
     return None, stripped
 
 
-def usage_lines(extra: Sequence[SubcommandHelp] = ()) -> str:
+def usage_items(extra: Sequence[SubcommandHelp] = ()) -> list[str]:
     """One ``• `/sentimento usage`: summary`` line per subcommand, built-in ones first."""
-    return "\n".join(f"• `{COMMAND} {item.usage}`: {item.summary}"
-                     for item in (*BUILTIN_HELP, *extra))
+    return [f"• `{COMMAND} {item.usage}`: {item.summary}" for item in (*BUILTIN_HELP, *extra)]
+
+
+def usage_lines(extra: Sequence[SubcommandHelp] = ()) -> str:
+    """:func:`usage_items` as one text."""
+    return "\n".join(usage_items(extra))
+
+
+def more_commands(hidden: int) -> str:
+    """The line that ends the help when some subcommands do not fit."""
+    return f"{limits.ELLIPSIS} e mais {plural(hidden, 'comando', 'comandos')}"
 
 
 def help_message(extra: Sequence[SubcommandHelp] = ()) -> dict:
-    """The Portuguese help for ``/sentimento`` and ``/sentimento ajuda``: every subcommand."""
-    body = usage_lines(extra)
+    """The Portuguese help for ``/sentimento`` and ``/sentimento ajuda``: every subcommand (in
+    several sections when one cannot hold them all)."""
+    parts = limits.split_sections(usage_items(extra), limits.SECTION_TEXT, HELP_SECTIONS,
+                                  more_commands, head="*Como usar o Sentimento* :bar_chart:")
     return {
-        "text": f"Como usar {COMMAND}:\n{body}",
+        "text": message_text(f"Como usar {COMMAND}:\n{usage_lines(extra)}"),
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn",
-                                         "text": f"*Como usar o Sentimento* :bar_chart:\n{body}"}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-                f"Você também pode usar o atalho de mensagem *{SHORTCUT_NAME}* (menu ⋮ de uma "
-                "mensagem). O texto analisado nunca é guardado.")}]},
+            *(section(part) for part in parts),
+            context(f"Você também pode usar o atalho de mensagem *{SHORTCUT_NAME}* (menu ⋮ de "
+                    "uma mensagem). O texto analisado nunca é guardado."),
         ],
     }
 

@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from bot.blocks import notice
+from bot import limits
+from bot.blocks import context, fields_section, message_text, notice, section
 from service.labels import NEGATIVE, NEUTRAL, POSITIVE, Classification
 
 SHORTCUT_NAME = "Analisar sentimento"
@@ -20,11 +21,9 @@ def format_confidence_br(score: float) -> str:
 
 
 def quote(text: str, limit: int = QUOTE_CHARS) -> str:
-    """A short mrkdwn quote of ``text`` for the asker's eyes only."""
-    flat = " ".join(text.split())
-    if len(flat) > limit:
-        flat = flat[:limit - 1].rstrip() + "…"
-    return "> " + flat
+    """A short mrkdwn quote of ``text`` for the asker's eyes only: on one line, cut with "…"
+    (never inside a mention or a link)."""
+    return "> " + limits.truncate(" ".join(text.split()), limit)
 
 
 def result_message(result: Classification, backend: str, fallback: bool = False,
@@ -38,11 +37,9 @@ def result_message(result: Classification, backend: str, fallback: bool = False,
     emoji = LABEL_EMOJI[result.label]
     blocks: list[dict] = []
     if text:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": quote(text)}})
-    blocks.append({"type": "section", "fields": [
-        {"type": "mrkdwn", "text": f"*Classificação*\n{emoji} {result.label_pt}"},
-        {"type": "mrkdwn", "text": f"*Confiança*\n{confidence}"},
-    ]})
+        blocks.append(section(quote(text)))
+    blocks.append(fields_section(f"*Classificação*\n{emoji} {result.label_pt}",
+                                 f"*Confiança*\n{confidence}"))
     notes = []
     if fallback:
         notes.append(":warning: O serviço do modelo está indisponível: esta resposta veio do "
@@ -50,9 +47,9 @@ def result_message(result: Classification, backend: str, fallback: bool = False,
     elif backend != "transformers":
         notes.append(f"Analisado pelo {BACKEND_NAMES.get(backend, backend)}.")
     if notes:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": n} for n in notes]})
-    fallback_text = f"Classificação: {result.label_pt} · Confiança: {confidence}"
-    return {"text": fallback_text, "blocks": blocks}
+        blocks.append(context(*notes))
+    text_line = f"Classificação: {result.label_pt} · Confiança: {confidence}"
+    return {"text": message_text(text_line), "blocks": blocks}
 
 
 def unavailable_message(reason: str | None = None) -> dict:

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
+from bot.blocks import echo
 from service.labels import NEGATIVE
 
 COOLDOWN_S = 6 * 3600
@@ -206,7 +207,7 @@ def parse_channel(text: str) -> str:
     """The channel id of ``<#C123|canal>`` or ``<#C123>`` (how Slack escapes ``#canal``)."""
     match = _CHANNEL.match(text.strip())
     if not match:
-        raise RuleError(f"Não reconheci o canal “{text.strip()}”. Escreva `#canal` (escolha o "
+        raise RuleError(f"Não reconheci o canal “{echo(text)}”. Escreva `#canal` (escolha o "
                         "canal na lista que o Slack mostra ao digitar #).")
     return match.group(1)
 
@@ -215,7 +216,7 @@ def parse_group(text: str) -> str:
     """The user group id of ``<!subteam^S123|@mods>`` or ``<!subteam^S123>``."""
     match = _GROUP.match(text.strip())
     if not match:
-        raise RuleError(f"Não reconheci o grupo “{text.strip()}”. Escreva `@grupo` (escolha o "
+        raise RuleError(f"Não reconheci o grupo “{echo(text)}”. Escreva `@grupo` (escolha o "
                         "grupo de usuários na lista que o Slack mostra ao digitar @).")
     return match.group(1)
 
@@ -227,12 +228,12 @@ def parse_threshold(text: str) -> float:
     try:
         value = float(raw.rstrip("%"))
     except ValueError:
-        raise RuleError(f"Limiar inválido: “{text.strip()}”. Use um número entre 0 e 1, "
+        raise RuleError(f"Limiar inválido: “{echo(text)}”. Use um número entre 0 e 1, "
                         "ex.: `limiar 0.85`.") from None
     if percent:
         value /= 100
     if not 0.0 < value <= 1.0:  # also refuses nan and inf
-        raise RuleError(f"Limiar inválido: “{text.strip()}”. O limiar deve estar entre 0 e 1 "
+        raise RuleError(f"Limiar inválido: “{echo(text)}”. O limiar deve estar entre 0 e 1 "
                         "(ex.: `limiar 0.85`).")
     return value
 
@@ -255,7 +256,7 @@ def parse_rule(text: str, current: ModerationRule) -> ModerationRule:
     except ValueError:
         numbers = []
     if len(numbers) != 3:
-        raise RuleError(f"Regra inválida: “{text.strip()}”. Use `regra N M T`: alerta quando "
+        raise RuleError(f"Regra inválida: “{echo(text)}”. Use `regra N M T`: alerta quando "
                         "N mensagens muito negativas aparecem entre as últimas M mensagens ou "
                         "nos últimos T minutos de uma thread (ex.: `regra 3 10 30`).")
     return replace(current, min_negatives=numbers[0], window_messages=numbers[1],

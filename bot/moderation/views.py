@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from bot.blocks import COMMAND, notice, plural
+from bot import limits
+from bot.blocks import COMMAND, context, message_text, notice, plural, section
 from bot.moderation.rules import Alert, ModerationSettings, describe_span
 
 ACK_ACTION_ID = "moderacao_ciente"
 FALSE_ALARM_ACTION_ID = "moderacao_falso_alarme"
 FLAG_CALLBACK_ID = "sinalizar_moderacao"
+HOME_ALERT_SECTIONS = 5  # sections of pending alerts in the App Home (of Slack's 100 blocks)
 
 
 def slack_date(when: float) -> str:
@@ -38,10 +40,7 @@ def alert_message(alert: Alert) -> dict[str, Any]:
     else:
         title = ":rotating_light: Uma thread está ficando negativa"
     link = f"<{alert.permalink}|Abrir a thread>" if alert.permalink else "(link indisponível)"
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn",
-                                     "text": f"*{title}*\n{alert_summary(alert)}\n{link}"}},
-    ]
+    blocks: list[dict[str, Any]] = [section(f"*{title}*\n{alert_summary(alert)}\n{link}")]
     when = slack_date(alert.at or 0)
     if alert.state == "acknowledged":
         status = f":white_check_mark: <@{alert.by}> está cuidando disso (desde {when})."
@@ -56,12 +55,11 @@ def alert_message(alert: Alert) -> dict[str, Any]:
              "text": {"type": "plain_text", "text": "Falso alarme"}},
         ]})
     if status:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": status}})
+        blocks.append(section(status))
     kind = "Sinalização manual" if alert.manual else "Alerta automático"
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
-        f"{kind} · {slack_date(alert.created_at)} · o texto das mensagens não é guardado nem "
-        "mostrado aqui.")}]})
-    return {"text": f"{title}: {alert_summary(alert)}", "blocks": blocks}
+    blocks.append(context(f"{kind} · {slack_date(alert.created_at)} · o texto das mensagens não é "
+                          "guardado nem mostrado aqui."))
+    return {"text": message_text(f"{title}: {alert_summary(alert)}"), "blocks": blocks}
 
 
 _UNREACHABLE_REASONS = {
@@ -201,25 +199,40 @@ def flag_refused_message() -> dict[str, Any]:
     return notice("Só é possível sinalizar mensagens de canais.")
 
 
+def more_alerts(hidden: int) -> str:
+    """The line that ends the App Home's list of pending alerts when they do not all fit."""
+    return f"{limits.ELLIPSIS} e mais {plural(hidden, 'alerta', 'alertas')}"
+
+
+def home_alert_line(alert: Alert) -> str:
+    """One pending alert in the App Home: where, how bad, when, and a link."""
+    return (f"• {alert_summary(alert)} · {slack_date(alert.created_at)}"
+            + (f" · <{alert.permalink}|abrir>" if alert.permalink else "")
+            + (" · sinalização manual" if alert.manual else ""))
+
+
 def home_blocks(settings: ModerationSettings, pending: Sequence[Alert], hidden: int,
                 error: str | None = None) -> list[dict[str, Any]]:
     """The App Home section for an admin: where alerts go, and the alerts kept in the store
     (``pending``: those of channels the viewer is in; ``hidden``: how many others), either
-    because no channel is set or because the channel set refused them (``error``: why)."""
-    lines = [f"• {alert_summary(alert)} · {slack_date(alert.created_at)}"
-             + (f" · <{alert.permalink}|abrir>" if alert.permalink else "")
-             + (" · sinalização manual" if alert.manual else "")
-             for alert in pending]
-    if hidden:
-        lines.append(f"• e {plural(hidden, 'alerta', 'alertas')} de canais que você não vê")
+    because no channel is set or because the channel set refused them (``error``: why).
+
+    The kept alerts fill up to :data:`HOME_ALERT_SECTIONS` sections; those that do not fit
+    are counted in a last line, ``… e mais N alertas``."""
+    lines = [home_alert_line(alert) for alert in pending]
     if settings.channel_id:
-        text = f"*Moderação* :shield:\nOs alertas vão para <#{settings.channel_id}>."
-        if lines:
-            text += ("\n" + unposted_line(settings.channel_id, len(pending) + hidden, error)
-                     + "\n" + "\n".join(lines))
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    body = "\n".join(lines) if lines else "Nenhum alerta pendente."
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": (
-        f"*Moderação* :shield:\n:warning: Nenhum canal de moderadores configurado: os alertas "
-        f"aguardam aqui (os últimos 50). Configure com `{COMMAND} moderacao #canal` em qualquer "
-        f"canal.\n{body}")}}]
+        intro = f"*Moderação* :shield:\nOs alertas vão para <#{settings.channel_id}>."
+        if not lines and not hidden:
+            return [section(intro)]
+        intro += "\n" + unposted_line(settings.channel_id, len(pending) + hidden, error)
+    else:
+        intro = (f"*Moderação* :shield:\n:warning: Nenhum canal de moderadores configurado: os "
+                 f"alertas aguardam aqui (os últimos 50). Configure com `{COMMAND} moderacao "
+                 "#canal` em qualquer canal.")
+        if not lines and not hidden:
+            lines = ["Nenhum alerta pendente."]
+    blocks = [section(text) for text in limits.split_sections(
+        lines, limits.SECTION_TEXT, HOME_ALERT_SECTIONS, more_alerts, head=intro)]
+    if hidden:
+        blocks.append(context(f"• e {plural(hidden, 'alerta', 'alertas')} de canais que você não vê"))
+    return blocks

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from bot.blocks import echo
 from service.labels import LABELS, NEGATIVE, NEUTRAL, POSITIVE
 
 PERIODS: dict[str, int] = {"hoje": 1, "7d": 7, "30d": 30}
@@ -67,7 +68,7 @@ def parse_period(text: str | None) -> Period:
     """``hoje``, ``7d`` or ``30d`` (case and spaces ignored; empty means 7d); else :class:`PeriodError`."""
     key = (text or "").strip().lower() or DEFAULT_PERIOD
     if key not in PERIODS:
-        raise PeriodError(f"Período inválido: “{text.strip()}”. Use `hoje`, `7d` ou `30d` "
+        raise PeriodError(f"Período inválido: “{echo(text)}”. Use `hoje`, `7d` ou `30d` "
                           f"(padrão: {DEFAULT_PERIOD}), por exemplo `/sentimento relatorio 30d`.")
     return Period(key, PERIODS[key])
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from bot.blocks import COMMAND, fold, notice, signed
+from bot import limits
+from bot.blocks import (
+    COMMAND, context, echo, fields_section, fold, header, message_text, notice, plural, section,
+    signed,
+)
 from bot.counting.model import ChannelActivity
 from bot.reports.model import DayRow, Period, Report, apportion, mood_index, parse_period
 from service.labels import LABELS, LABELS_PT, NEGATIVE, NEUTRAL, POSITIVE
@@ -82,11 +86,18 @@ def parse_share_value(value: str) -> tuple[str, str, Period]:
 def render_text(report: Report) -> str:
     """A one-paragraph summary (notification text and fallback for clients without blocks)."""
     if report.total == 0:
-        return f"Humor de <#{report.channel_id}> ({report.period.label_pt}): nenhuma mensagem analisada."
+        return message_text(f"Humor de <#{report.channel_id}> ({report.period.label_pt}): "
+                            "nenhuma mensagem analisada.")
     parts = ", ".join(f"{LABELS_PT[label]} {report.shares[label]}%"
                       for label in (POSITIVE, NEUTRAL, NEGATIVE))
-    return (f"Humor de <#{report.channel_id}> ({report.period.label_pt}): {report.total} mensagens, "
-            f"índice {signed(report.mood_index or 0)} ({parts}).")
+    return message_text(f"Humor de <#{report.channel_id}> ({report.period.label_pt}): "
+                        f"{report.total} mensagens, índice {signed(report.mood_index or 0)} "
+                        f"({parts}).")
+
+
+def more_days(hidden: int) -> str:
+    """The line that ends the per-day list when it does not fit."""
+    return f"{limits.ELLIPSIS} e mais {plural(hidden, 'dia', 'dias')}"
 
 
 def dropped_note(dropped: int) -> str:
@@ -103,36 +114,30 @@ def render_blocks(report: Report, *, share_button: bool = True) -> list[dict[str
     period_dates = (f"{report.start:%d/%m/%Y}" if report.start == report.end
                     else f"{report.start:%d/%m} a {report.end:%d/%m/%Y}")
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                    "text": f"📊 Humor do canal — {report.period.label_pt}"}},
-        {"type": "context", "elements": [{"type": "mrkdwn",
-                                          "text": f"<#{report.channel_id}> · {period_dates}"}]},
+        header(f"📊 Humor do canal — {report.period.label_pt}"),
+        context(f"<#{report.channel_id}> · {period_dates}"),
     ]
     if report.total == 0:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
+        blocks.append(section(
             "Nenhuma mensagem analisada neste período. O bot precisa estar no canal, e a análise "
-            "não pode estar pausada (`/sentimento retomar`).")}})
+            "não pode estar pausada (`/sentimento retomar`)."))
     else:
         distribution = "\n".join(
             f"{LABEL_DOTS[label]} {LABELS_PT[label]}: {report.shares[label]}% ({report.totals[label]})"
             for label in (POSITIVE, NEUTRAL, NEGATIVE))
         blocks += [
-            {"type": "section", "fields": [
-                {"type": "mrkdwn", "text": f"*Mensagens analisadas*\n{report.total}"},
-                {"type": "mrkdwn", "text": (f"*Índice de humor*\n{signed(report.mood_index or 0)} "
-                                            f"({mood_word(report.mood_index)})")},
-                {"type": "mrkdwn", "text": f"*Distribuição*\n{distribution}"},
-                {"type": "mrkdwn", "text": f"*Tendência*\n{trend_text(report)}"},
-            ]},
-            {"type": "section", "text": {"type": "mrkdwn", "text": "*Por dia*\n" + "\n".join(
-                day_line(row) for row in report.rows)}},
+            fields_section(
+                f"*Mensagens analisadas*\n{report.total}",
+                f"*Índice de humor*\n{signed(report.mood_index or 0)} ({mood_word(report.mood_index)})",
+                f"*Distribuição*\n{distribution}",
+                f"*Tendência*\n{trend_text(report)}"),
+            section(limits.fit_lines([day_line(row) for row in report.rows], limits.SECTION_TEXT,
+                                     more_days, head="*Por dia*")),
         ]
     if report.dropped:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
-                                                        "text": dropped_note(report.dropped)}]})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
-        "Índice de humor = % positivas − % negativas (de −100 a 100). "
-        "Só guardamos contagens, nunca o texto das mensagens.")}]})
+        blocks.append(context(dropped_note(report.dropped)))
+    blocks.append(context("Índice de humor = % positivas − % negativas (de −100 a 100). "
+                          "Só guardamos contagens, nunca o texto das mensagens."))
     if share_button:
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "action_id": SHARE_ACTION_ID, "value": share_value(report),
@@ -150,25 +155,22 @@ def report_message(report: Report, *, paused: bool = False) -> dict[str, Any]:
     """The ephemeral report: blocks with the share button, and a note when the channel is paused."""
     blocks = render_blocks(report, share_button=True)
     if paused:
-        blocks.insert(2, {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-            f"⏸️ A análise deste canal está pausada: mensagens novas não são contadas. "
-            f"Use `{COMMAND} retomar` para voltar a contar.")}]})
+        blocks.insert(2, context("⏸️ A análise deste canal está pausada: mensagens novas não são "
+                                 f"contadas. Use `{COMMAND} retomar` para voltar a contar."))
     return {"text": render_text(report), "blocks": blocks}
 
 
 def shared_report_message(report: Report, user_id: str) -> dict[str, Any]:
     """The report as posted in the channel by the share button (no button, who shared it)."""
     blocks = render_blocks(report, share_button=False)
-    blocks.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": f"Compartilhado por <@{user_id}> com `{COMMAND} relatorio`."}]})
+    blocks.append(context(f"Compartilhado por <@{user_id}> com `{COMMAND} relatorio`."))
     return {"text": render_text(report), "blocks": blocks}
 
 
 def shared_confirmation(report: Report) -> dict[str, Any]:
     """What replaces the caller's ephemeral report once it was shared."""
     blocks = render_blocks(report, share_button=False)
-    blocks.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": "✅ Relatório compartilhado no canal."}]})
+    blocks.append(context("✅ Relatório compartilhado no canal."))
     return {"text": render_text(report), "blocks": blocks, "replace_original": True}
 
 
@@ -233,7 +235,7 @@ def digest_status_message(enabled: bool) -> dict[str, Any]:
 def digest_usage_message(word: str) -> dict[str, Any]:
     """``resumo`` with something other than on/off."""
     return {"response_type": "ephemeral", **notice(
-        f"Opção inválida: “{word}”. Use `{COMMAND} resumo on` ou `{COMMAND} resumo off`.")}
+        f"Opção inválida: “{echo(word)}”. Use `{COMMAND} resumo on` ou `{COMMAND} resumo off`.")}
 
 
 def digest_changed_message(user_id: str, enabled: bool, changed: bool = True) -> dict[str, Any]:
@@ -254,12 +256,11 @@ def digest_changed_message(user_id: str, enabled: bool, changed: bool = True) ->
 def digest_message(report: Report, week: str) -> dict[str, Any]:
     """The weekly digest posted in a channel: last week's report, no share button."""
     blocks = render_blocks(report, share_button=False)
-    blocks[0] = {"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                            "text": f"🗓️ Resumo semanal do humor — {week}"}}
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
-        f"Resumo semanal ligado com `{COMMAND} resumo on`; para desligar: "
-        f"`{COMMAND} resumo off`.")}]})
-    return {"text": f"Resumo semanal ({week}): {render_text(report)}", "blocks": blocks}
+    blocks[0] = header(f"🗓️ Resumo semanal do humor — {week}")
+    blocks.append(context(f"Resumo semanal ligado com `{COMMAND} resumo on`; para desligar: "
+                          f"`{COMMAND} resumo off`."))
+    return {"text": message_text(f"Resumo semanal ({week}): {render_text(report)}"),
+            "blocks": blocks}
 
 
 def chart_title(report: Report) -> str:
@@ -270,13 +271,11 @@ def chart_title(report: Report) -> str:
 def home_channels_blocks(channels: Sequence[ChannelActivity], paused: Sequence[str] = (),
                          *, days: int = 7) -> list[dict[str, Any]]:
     """The App Home section: the viewer's most active channels with their mood over ``days``."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                    "text": f"Seus canais mais ativos — últimos {days} dias"}}]
+    blocks: list[dict[str, Any]] = [header(f"Seus canais mais ativos — últimos {days} dias")]
     if not channels:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
+        blocks.append(section(
             "Ainda não há mensagens contadas nos canais de que você participa nestes dias. "
-            "Me convide para um canal com `/invite @Sentimento`.")}})
+            "Me convide para um canal com `/invite @Sentimento`."))
         return blocks
     lines = []
     for activity in channels:
@@ -289,22 +288,26 @@ def home_channels_blocks(channels: Sequence[ChannelActivity], paused: Sequence[s
         if activity.channel_id in paused:
             line += " · ⏸️ pausado"
         lines.append(line)
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
+    blocks.append(section(limits.fit_lines(lines, limits.SECTION_TEXT, more_channels)))
+    blocks.append(context(
         "Só canais de que você participa. Humor = % positivas − % negativas (de −100 a 100). "
-        f"Detalhes: `{COMMAND} relatorio` no canal.")}]})
+        f"Detalhes: `{COMMAND} relatorio` no canal."))
     return blocks
+
+
+def more_channels(hidden: int) -> str:
+    """The line that ends the App Home's channel list when it does not fit."""
+    return f"{limits.ELLIPSIS} e mais {plural(hidden, 'canal', 'canais')}"
 
 
 def home_channels_unavailable() -> list[dict[str, Any]]:
     """The App Home section when the viewer's channels cannot be listed."""
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": (
-        "Não consegui listar os canais de que você participa agora (o app precisa dos escopos "
-        "`channels:read` e `groups:read`). Use `/sentimento relatorio` em um canal.")}}]
+    return [section("Não consegui listar os canais de que você participa agora (o app precisa dos "
+                    "escopos `channels:read` e `groups:read`). Use `/sentimento relatorio` em um "
+                    "canal.")]
 
 
 def home_moods_unavailable() -> list[dict[str, Any]]:
     """The App Home section when the counts cannot be read (the store is unavailable)."""
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": (
-        ":warning: O humor dos canais está indisponível no momento. Tente novamente em alguns "
-        "minutos.")}}]
+    return [section(":warning: O humor dos canais está indisponível no momento. Tente novamente "
+                    "em alguns minutos.")]

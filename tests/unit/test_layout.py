@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "handlers", "service")
 # A module named like this anywhere under bot/ is pure: no Slack SDK, no I/O client, no store.
 PURE_NAMES = ("model.py", "rules.py", "views.py", "port.py")
-PURE_SHARED = ("bot/blocks.py", "bot/ids.py", "bot/command.py")
+PURE_SHARED = ("bot/blocks.py", "bot/ids.py", "bot/command.py", "bot/limits.py")
 FORBIDDEN_IN_PURE = ("slack_sdk", "slack_bolt", "google.cloud", "google.api_core", "httpx",
                      "bot.store", "bot.slack", "starlette", "fastapi")
 
