@@ -45,7 +45,7 @@ class BatcherClosedError(RuntimeError):
 
 @dataclass
 class _Item:
-    text: str
+    text: str  # as submitted; the worker replaces it with the model input
     future: Future = field(default_factory=Future)
 
 
@@ -92,11 +92,14 @@ class Batcher:
         return self._pending
 
     def submit(self, texts: Sequence[str]) -> list[Future]:
-        """Enqueue texts (cleaned here) and return one future per text, in order.
+        """Enqueue texts and return one future per text, in order.
 
-        All or nothing: raises :class:`QueueFullError` if they do not all fit.
+        Cheap and non-blocking, so asyncio callers may call it on their event loop: the
+        clean-up (:func:`service.text.model_input`, CPU work on up to 40,000 characters)
+        runs later on the worker thread. All or nothing: raises :class:`QueueFullError`
+        if they do not all fit.
         """
-        items = [_Item(model_input(text)) for text in texts]
+        items = [_Item(text) for text in texts]
         with self._lock:
             if self._closed:
                 raise BatcherClosedError("o serviço está encerrando")
@@ -168,6 +171,8 @@ class Batcher:
         live = [item for item in batch if item.future.set_running_or_notify_cancel()]
         if not live:
             return
+        for item in live:  # here, on the worker thread: never on a caller's event loop
+            item.text = model_input(item.text)
         live.sort(key=lambda item: len(item.text))
         started = time.perf_counter()
         try:
