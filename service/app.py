@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints, field_validator
 
 from service.backends import Backend, load_backend
-from service.batching import Batcher, BatcherClosedError, QueueFullError
+from service.batching import Batcher, BatcherClosedError, QueueFullError, TextRejectedError
 from service.labels import LABELS, Classification
 from service.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
 from service.settings import ModelSettings, ServiceSettings
@@ -246,8 +246,13 @@ def authorise(request: Request, state: State) -> None:
                             headers={"WWW-Authenticate": "Bearer"})
 
 
-async def classify(state: ServiceState, texts: list[str]) -> tuple[Backend, list[Classification]]:
-    """Classify ``texts`` through the batcher; every failure becomes an :class:`HTTPException`."""
+async def classify(state: ServiceState, texts: list[str],
+                   field: str | None = None) -> tuple[Backend, list[Classification]]:
+    """Classify ``texts`` through the batcher; every failure becomes an :class:`HTTPException`.
+
+    ``field`` names the list in the request body (``texts``) so that a 422 for texts the model
+    rejected says where they are: ``texts.2: ...``.
+    """
     batcher, backend = state.batcher, state.backend
     if batcher is None or backend is None:
         if state.error is not None:
@@ -264,11 +269,23 @@ async def classify(state: ServiceState, texts: list[str]) -> tuple[Backend, list
     except BatcherClosedError as exc:
         raise _unavailable("o serviço está encerrando; tente novamente",
                            RETRY_AFTER_FULL_S) from exc
+    except TextRejectedError as exc:  # those texts, not the model: the caller must change them
+        state.metrics.text_failures.labels("rejected").inc(len(exc.positions))
+        raise HTTPException(422, _rejected_message(exc, field)) from exc
     except Exception as exc:  # pylint: disable=broad-exception-caught  # the model failed
+        state.metrics.text_failures.labels("model_error").inc(len(texts))
         log.error("model batch failed: %s", exc.__class__.__name__)
         raise HTTPException(500, f"falha do modelo ({exc.__class__.__name__})") from exc
     state.metrics.texts.labels(backend.name).inc(len(texts))
     return backend, results
+
+
+def _rejected_message(exc: TextRejectedError, field: str | None) -> str:
+    """Which texts the model could not analyse, by position (never the texts themselves)."""
+    problem = f"o modelo não conseguiu analisar este texto ({exc.cause}); altere-o ou remova-o"
+    if field is None:
+        return problem
+    return "; ".join(f"{field}.{position}: {problem}" for position in exc.positions)
 
 
 def backend_headers(backend: Backend) -> dict[str, str]:
@@ -310,7 +327,7 @@ async def sintetize(text: str, state: State) -> Response:
              responses={401: {}, 422: {}, 503: {}})
 async def classify_texts(body: ClassifyRequest, state: State) -> Response:
     """Classify 1 to 64 texts; results come in input order."""
-    backend, results = await classify(state, body.texts)
+    backend, results = await classify(state, body.texts, field="texts")
     return JSONResponse({"model": backend.model, "backend": backend.name,
                          "results": [result.to_dict() for result in results]},
                         headers=backend_headers(backend))

@@ -110,7 +110,20 @@ def clean_text(text: str) -> str:
     return _WHITESPACE.sub(" ", out).strip()
 
 
+def valid_unicode(text: str) -> str:
+    """``text`` with every lone surrogate (``"\\ud800"``, which JSON and Python allow but no
+    UTF-8 encoder, the tokenizer's included, accepts) replaced by U+FFFD; a pair of surrogates
+    in order becomes the character it encodes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 def model_input(text: str) -> str:
     """What a backend is given for ``text``: the cleaned text, or the stripped original when
-    clean-up leaves nothing (a message that is only code or markup still gets an answer)."""
+    clean-up leaves nothing (a message that is only code or markup still gets an answer);
+    valid Unicode either way."""
+    text = valid_unicode(text)
     return clean_text(text) or text.strip()

@@ -68,3 +68,20 @@ def running_server(app) -> Iterator[tuple[str, uvicorn.Server]]:
         server.should_exit = True
         thread.join(20)
         sock.close()
+
+
+class RejectingBackend:
+    """A stand-in for a model runtime (torch) that raises on any batch holding ``marker``, as a
+    tokenizer refuses an input it cannot encode; other batches go to the wrapped real backend."""
+
+    def __init__(self, inner, marker: str = "💣"):
+        self.inner = inner
+        self.name = inner.name
+        self.model = inner.model
+        self.marker = marker
+
+    def predict(self, texts: Sequence[str]) -> list[Classification]:
+        """Raise ``ValueError`` if any text holds the marker, else classify for real."""
+        if any(self.marker in text for text in texts):
+            raise ValueError("input refused by the tokenizer")
+        return self.inner.predict(texts)

@@ -10,10 +10,15 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from service.app import MAX_CHARS, MAX_TEXTS, create_app
-from service.settings import ServiceSettings
-from tests.service_helpers import GatedBackend, running_server
+from service.backends.transformers_backend import TransformersBackend
+from service.batching import Batcher, TextRejectedError
+from service.settings import ModelSettings, ServiceSettings
+from tests.service_helpers import (NEGATIVE, NEUTRAL, POSITIVE, GatedBackend, RejectingBackend,
+                                   running_server)
+from tests.test_service_api import metric
 
 # The slowest texts to clean (html entities, emoji shortcodes, unclosed markup), at the API's limits.
 WORST_UNITS = ["&#9;", ":a", "&amp", "<@U1|", "<!", "&#9;x:b"]
@@ -80,3 +85,130 @@ def test_health_answers_within_100_ms_while_64_worst_case_texts_are_cleaned(lexi
         f"/healthz took {median * 1000:.0f} ms (median of {len(latencies)} probes, worst "
         f"{max(latencies) * 1000:.0f} ms) while 64 texts of 40,000 characters were cleaned: "
         "the clean-up is blocking the event loop")
+
+
+# --- One bad text fails alone ---------------------------------------------------------------------
+
+BAD = "Segredo do canal 💣"  # the marker the model runtime refuses; private text
+
+
+def wait_for(condition, seconds: float = 10.0) -> None:
+    """Poll ``condition`` until it holds (or fail after ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.005)
+
+
+def post_in_thread(url: str, texts: list[str], responses: dict, name: str) -> threading.Thread:
+    """POST ``texts`` to /v1/classify from a new thread; the response lands in ``responses[name]``."""
+
+    def post():
+        with httpx.Client(base_url=url, timeout=30) as client:
+            responses[name] = client.post("/v1/classify", json={"texts": texts})
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    return thread
+
+
+def test_only_the_caller_of_a_rejected_text_fails_when_batched_with_others(lexicon, caplog):
+    """Callers whose texts share a batch with a text the model refuses still get their answers."""
+    gated = GatedBackend(RejectingBackend(lexicon))
+    batcher = Batcher(gated, max_batch_size=16, max_batch_wait_ms=0)
+    outcomes = {}
+
+    def call(name, texts):
+        try:
+            outcomes[name] = [r.label for r in batcher.classify(texts, 30)]
+        except TextRejectedError as exc:
+            outcomes[name] = exc
+
+    calls = {"negative": [NEGATIVE], "bad": [BAD], "mixed": [POSITIVE, BAD, NEUTRAL, BAD],
+             "neutral": [NEUTRAL]}
+    try:
+        first = batcher.submit([POSITIVE])
+        assert gated.entered.wait(10)  # the worker is busy: the next callers queue up together
+        threads = [threading.Thread(target=call, args=item) for item in calls.items()]
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: batcher.queue_depth == 7)
+        gated.gate.set()
+        for thread in threads:
+            thread.join(30)
+        assert first[0].result(10).label == "positive"
+    finally:
+        batcher.close()
+    assert gated.batches[:2] == [1, 7]  # the four callers shared one batch
+    assert outcomes["negative"] == ["negative"]
+    assert outcomes["neutral"] == ["neutral"]
+    assert isinstance(outcomes["bad"], TextRejectedError) and outcomes["bad"].positions == (0,)
+    assert isinstance(outcomes["mixed"], TextRejectedError) and outcomes["mixed"].positions == (1, 3)
+    assert "Segredo" not in str(outcomes["mixed"]) and "Segredo" not in caplog.text
+
+
+def test_a_rejected_text_alone_on_an_idle_service_is_still_its_own_fault(lexicon):
+    """With no other text to compare with, the model is checked on a known-good text."""
+    batcher = Batcher(RejectingBackend(lexicon))
+    try:
+        with pytest.raises(TextRejectedError) as rejected:
+            batcher.classify([BAD], 10)
+        assert rejected.value.positions == (0,)
+        assert [r.label for r in batcher.classify([POSITIVE], 10)] == ["positive"]
+    finally:
+        batcher.close()
+
+
+def test_a_model_that_fails_on_everything_is_not_blamed_on_the_texts(lexicon):
+    """When even the known-good text fails, every caller gets the model's own error (a 500)."""
+    batcher = Batcher(RejectingBackend(lexicon, marker=""))  # every text holds ""
+    try:
+        futures = batcher.submit([POSITIVE, NEGATIVE])
+        for future in futures:
+            with pytest.raises(ValueError) as failed:
+                future.result(10)
+            assert not isinstance(failed.value, TextRejectedError)
+    finally:
+        batcher.close()
+
+
+def test_lone_surrogates_reach_the_tokenizer_as_replacement_characters(tiny_model_dir):
+    """A lone surrogate (valid in JSON and Python, not in UTF-8) no longer breaks the tokenizer."""
+    batcher = Batcher(TransformersBackend(tiny_model_dir))
+    try:
+        results = batcher.classify(["\ud800", "bom \udfff dia", "```\ud800```", "\ud83d\ude00 ótimo"], 30)
+    finally:
+        batcher.close()
+    assert len(results) == 4
+
+
+def test_http_a_rejected_text_is_a_422_naming_its_position_others_are_answered(lexicon, caplog):
+    """Through HTTP: the request holding the refused text gets 422 naming its position (not the
+    text); concurrent requests batched with it get 200; the failure is counted."""
+    gated = GatedBackend(RejectingBackend(lexicon))
+    settings = ServiceSettings(model=ModelSettings(max_batch_wait_ms=0))
+    responses: dict[str, httpx.Response] = {}
+    with running_server(create_app(settings, backend=gated)) as (url, _server):
+        first = post_in_thread(url, [POSITIVE], responses, "first")
+        assert gated.entered.wait(10)
+        threads = [post_in_thread(url, texts, responses, name) for name, texts in
+                   {"negative": [NEGATIVE], "mixed": [POSITIVE, BAD, NEUTRAL],
+                    "neutral": [NEUTRAL]}.items()]
+        with httpx.Client(base_url=url, timeout=30) as client:
+            wait_for(lambda: metric(client.get("/metrics").text, "sentimento_queue_depth") == 5)
+            gated.gate.set()
+            for thread in [first, *threads]:
+                thread.join(30)
+            alone = client.get(f"/sintetize/{BAD}")
+            exposition = client.get("/metrics").text
+    assert gated.batches[:2] == [1, 5]
+    assert responses["negative"].status_code == 200
+    assert responses["negative"].json()["results"][0]["label"] == "negative"
+    assert responses["neutral"].json()["results"][0]["label"] == "neutral"
+    rejected = responses["mixed"]
+    assert rejected.status_code == 422
+    assert rejected.json()["detail"].startswith("texts.1: o modelo não conseguiu analisar este texto")
+    assert alone.status_code == 422 and "não conseguiu analisar" in alone.json()["detail"]
+    assert metric(exposition, "sentimento_text_failures_total", reason="rejected") == 2
+    for text in (rejected.text, alone.text, exposition, caplog.text):
+        assert "Segredo" not in text
