@@ -13,20 +13,21 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Callable
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.backends import Backend, load_backend
 from service.batching import Batcher, BatcherClosedError, QueueFullError, TextRejectedError
 from service.labels import LABELS, Classification
+from service.limits import BodySizeLimitMiddleware
 from service.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
-from service.settings import ModelSettings, ServiceSettings
+from service.settings import MAX_CHARS, MAX_TEXTS, ModelSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
 
-MAX_TEXTS = 64
-MAX_CHARS = 40_000
 RETRY_AFTER_FULL_S = 1
 RETRY_AFTER_LOADING_S = 5
 BACKEND_HEADER = "X-Sentiment-Backend"
@@ -143,34 +144,36 @@ class ServiceState:
             batcher.close(timeout=30.0)
 
 
+# Pydantic error type -> Portuguese sentence; the ones about the whole body are reported at "corpo".
+_PROBLEMS = {
+    "json_invalid": "JSON inválido",
+    "missing": "campo obrigatório ausente",
+    "model_attributes_type": 'deve ser um objeto JSON {"texts": ["..."]}',
+    "dict_type": 'deve ser um objeto JSON {"texts": ["..."]}',
+    "list_type": "deve ser uma lista de strings",
+    "string_type": "deve ser uma string",
+    "string_unicode": "texto com caracteres inválidos (surrogate isolado); envie Unicode válido",
+    "too_short": f"envie de 1 a {MAX_TEXTS} textos",
+    "too_long": f"envie no máximo {MAX_TEXTS} textos por requisição",
+    "string_too_long": f"texto com mais de {MAX_CHARS} caracteres",
+    "extra_forbidden": 'campo não reconhecido; o corpo aceita apenas "texts"',
+}
+_WHOLE_BODY = {"json_invalid", "model_attributes_type", "dict_type"}
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     """One readable sentence per problem, without echoing the texts back."""
     messages = []
     for error in exc.errors():
         loc = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "corpo"
         kind = error.get("type", "")
-        if kind == "json_invalid":
-            text = "JSON inválido"
-        elif kind == "missing" and loc == "corpo":
+        if kind in _WHOLE_BODY:
+            loc = "corpo"
+        if kind == "missing" and loc == "corpo":
             text = 'envie um objeto JSON {"texts": ["..."]}'
-        elif kind == "missing":
-            text = "campo obrigatório ausente"
-        elif kind in ("model_attributes_type", "dict_type"):
-            loc, text = "corpo", 'deve ser um objeto JSON {"texts": ["..."]}'
-        elif kind == "list_type":
-            text = "deve ser uma lista de strings"
-        elif kind == "string_type":
-            text = "deve ser uma string"
-        elif kind == "too_short":
-            text = f"envie de 1 a {MAX_TEXTS} textos"
-        elif kind == "too_long":
-            text = f"envie no máximo {MAX_TEXTS} textos por requisição"
-        elif kind == "string_too_long":
-            text = f"texto com mais de {MAX_CHARS} caracteres"
-        elif kind == "extra_forbidden":
-            text = 'campo não reconhecido; o corpo aceita apenas "texts"'
         else:
-            text = str(error.get("msg", "valor inválido")).removeprefix("Value error, ")
+            text = _PROBLEMS.get(kind) or str(error.get("msg", "valor inválido")).removeprefix(
+                "Value error, ")
         messages.append(f"{loc}: {text}")
     return "; ".join(messages) or "requisição inválida"
 
@@ -202,8 +205,12 @@ def create_app(settings: ServiceSettings, backend: Backend | None = None,
                   description="Análise de sentimento de textos em português brasileiro.",
                   lifespan=lifespan)
     app.state.service = state
+    # The last added runs first: requests refused for their size are counted too.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       on_reject=lambda reason: metrics.body_rejections.labels(reason).inc())
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(router)
     return app
@@ -212,6 +219,21 @@ def create_app(settings: ServiceSettings, backend: Backend | None = None,
 async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
     """422 with one readable Portuguese sentence per problem."""
     return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
+
+
+# FastAPI's and Starlette's own English details, in Portuguese.
+_TRANSLATED = {
+    "There was an error parsing the body": "corpo da requisição ilegível: envie JSON em UTF-8",
+    "Not Found": "recurso não encontrado",
+    "Method Not Allowed": "método não permitido",
+}
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI's answer for an HTTP error, with the framework's English details in Portuguese."""
+    if isinstance(exc.detail, str) and exc.detail in _TRANSLATED:
+        exc = StarletteHTTPException(exc.status_code, _TRANSLATED[exc.detail], exc.headers)
+    return await http_exception_handler(request, exc)
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -51,6 +51,11 @@ class ServiceMetrics:
             "Texts that got no classification: 'rejected' (the model failed on that text alone, "
             "answered 422) or 'model_error' (the model failed, answered 500).",
             ["reason"], registry=self.registry)
+        self.body_rejections = Counter(
+            "sentimento_body_rejections",
+            "Requests refused before their body was read in full: 'too_large' (413) or "
+            "'bad_length' (400, malformed Content-Length).",
+            ["reason"], registry=self.registry)
         self.ready = Gauge(
             "sentimento_model_ready", "1 once the model is loaded and the service takes work.",
             registry=self.registry)

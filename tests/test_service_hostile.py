@@ -5,17 +5,19 @@ tiny XLM-RoBERTa; the only stand-in is a model runtime that fails on one marker 
 """
 
 import asyncio
+import json
 import statistics
 import threading
 import time
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from service.app import MAX_CHARS, MAX_TEXTS, create_app
 from service.backends.transformers_backend import TransformersBackend
 from service.batching import Batcher, TextRejectedError
-from service.settings import ModelSettings, ServiceSettings
+from service.settings import DEFAULT_MAX_BODY_BYTES, ModelSettings, ServiceSettings, SettingsError
 from tests.service_helpers import (NEGATIVE, NEUTRAL, POSITIVE, GatedBackend, RejectingBackend,
                                    running_server)
 from tests.test_service_api import metric
@@ -212,3 +214,146 @@ def test_http_a_rejected_text_is_a_422_naming_its_position_others_are_answered(l
     assert metric(exposition, "sentimento_text_failures_total", reason="rejected") == 2
     for text in (rejected.text, alone.text, exposition, caplog.text):
         assert "Segredo" not in text
+
+
+# --- Body size limit ------------------------------------------------------------------------------
+
+SMALL_LIMIT = 2048
+
+
+def padded_body(size: int) -> bytes:
+    """A valid /v1/classify JSON body of exactly ``size`` bytes (padded with whitespace)."""
+    body = json.dumps({"texts": [POSITIVE]}).encode()
+    return body[:-1] + b" " * (size - len(body)) + b"}"
+
+
+def test_a_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_413(lexicon):
+    """The edge of MAX_BODY_BYTES, declared with Content-Length."""
+    settings = ServiceSettings(max_body_bytes=SMALL_LIMIT)
+    with TestClient(create_app(settings, backend=lexicon)) as client:
+        at_limit = client.post("/v1/classify", content=padded_body(SMALL_LIMIT),
+                               headers={"content-type": "application/json"})
+        over = client.post("/v1/classify", content=padded_body(SMALL_LIMIT + 1),
+                           headers={"content-type": "application/json"})
+        exposition = client.get("/metrics").text
+    assert at_limit.status_code == 200
+    assert at_limit.json()["results"][0]["label"] == "positive"
+    assert over.status_code == 413
+    assert over.json() == {"detail": f"corpo da requisição grande demais: o limite é de "
+                                     f"{SMALL_LIMIT} bytes"}
+    assert metric(exposition, "sentimento_body_rejections_total", reason="too_large") == 1
+    assert metric(exposition, "sentimento_http_requests_total",
+                  endpoint="<unmatched>", method="POST", status="413") == 1
+
+
+def test_a_chunked_body_is_counted_while_it_streams(lexicon):
+    """Without Content-Length, a body past the limit is cut short with 413; one within it is served."""
+
+    def chunks(body: bytes, size: int = 512):
+        for start in range(0, len(body), size):
+            yield body[start:start + size]
+
+    settings = ServiceSettings(max_body_bytes=SMALL_LIMIT)
+    with running_server(create_app(settings, backend=lexicon)) as (url, _server):
+        with httpx.Client(base_url=url, timeout=30) as client:
+            within = client.post("/v1/classify", content=chunks(padded_body(SMALL_LIMIT)),
+                                 headers={"content-type": "application/json"})
+        with httpx.Client(base_url=url, timeout=30) as client:
+            over = client.post("/v1/classify", content=chunks(padded_body(SMALL_LIMIT + 1)),
+                               headers={"content-type": "application/json"})
+        with httpx.Client(base_url=url, timeout=30) as client:
+            huge = client.post("/v1/classify", content=chunks(padded_body(10 * 2**20), 65536),
+                               headers={"content-type": "application/json"})
+            assert client.get("/healthz").status_code == 200
+    assert within.request.headers.get("transfer-encoding") == "chunked"
+    assert within.status_code == 200
+    assert over.status_code == 413 and "grande demais" in over.json()["detail"]
+    assert huge.status_code == 413
+
+
+async def asgi_post(app, headers: list[tuple[bytes, bytes]], chunks: list[bytes]):
+    """Drive ``app`` as an ASGI server would; return (status, body, chunks the app read)."""
+    pulled = []
+    sent = []
+
+    async def receive():
+        if len(pulled) < len(chunks):
+            pulled.append(chunks[len(pulled)])
+            return {"type": "http.request", "body": pulled[-1],
+                    "more_body": len(pulled) < len(chunks)}
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1/classify", "raw_path": b"/v1/classify",
+             "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    await app(scope, receive, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, json.loads(body), len(pulled)
+
+
+def test_the_limit_is_checked_before_the_body_is_read_and_never_read_past(lexicon):
+    """A declared oversize body is refused unread; a streamed one is read only up to the limit."""
+    app = create_app(ServiceSettings(max_body_bytes=SMALL_LIMIT), backend=lexicon)
+    json_type = (b"content-type", b"application/json")
+    chunks = [b" " * 256] * 64  # 16 KiB in all
+    status, body, pulled = asyncio.run(asgi_post(
+        app, [json_type, (b"content-length", b"16384")], chunks))
+    assert (status, pulled) == (413, 0)
+    assert "grande demais" in body["detail"]
+    status, _body, pulled = asyncio.run(asgi_post(app, [json_type], chunks))
+    assert status == 413
+    assert pulled == SMALL_LIMIT // 256 + 1  # the chunk that crossed the limit, and no more
+    for bad in (b"abc", b"-1", b"1e3", b""):
+        status, body, pulled = asyncio.run(asgi_post(
+            app, [json_type, (b"content-length", bad)], [b"{}"]))
+        assert (status, pulled) == (400, 0) and "Content-Length" in body["detail"]
+
+
+@pytest.mark.parametrize("body, status, fragment", [
+    (b"\xff\xfe\x00garbage", 422, "corpo: JSON inválido"),
+    (b"\xc3", 400, "envie JSON em UTF-8"),
+    (b'{"texts": ["\xe9"]}', 400, "UTF-8"),  # Latin-1, not UTF-8
+    (b'{"texts": ["\\ud800"]}', 422, "surrogate"),
+    (b'{"texts": [', 422, "JSON inválido"),
+    (b"\x00" * 100, 422, "JSON inválido"),
+])
+def test_bodies_that_are_not_json_in_utf8_get_a_4xx_in_portuguese(client_with, body, status,
+                                                                  fragment):
+    """Garbage bytes are the client's fault: 400/422 with a Portuguese detail, never 500."""
+    response = client_with.post("/v1/classify", content=body,
+                                headers={"content-type": "application/json"})
+    assert response.status_code == status
+    assert fragment in response.json()["detail"]
+
+
+@pytest.fixture(name="client_with")
+def lexicon_client(lexicon):
+    """A test client of a service answering with the lexicon."""
+    with TestClient(create_app(ServiceSettings(), backend=lexicon)) as test_client:
+        yield test_client
+
+
+def test_the_default_limit_admits_the_largest_valid_request(lexicon):
+    """64 texts of 40,000 emoji, JSON-escaped as surrogate pairs (json.dumps' default): 30.7 MB,
+    a valid request, so not a 413."""
+    body = json.dumps({"texts": ["😀" * MAX_CHARS] * MAX_TEXTS}).encode()
+    assert len(body) > 30_000_000
+    assert ServiceSettings().max_body_bytes == DEFAULT_MAX_BODY_BYTES >= len(body)
+    with TestClient(create_app(ServiceSettings(), backend=lexicon)) as client:
+        response = client.post("/v1/classify", content=body,
+                               headers={"content-type": "application/json"})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == MAX_TEXTS
+
+
+def test_max_body_bytes_is_read_from_the_environment():
+    """MAX_BODY_BYTES sets the limit; nonsense is reported with the other settings errors."""
+    assert ServiceSettings.from_env({"MAX_BODY_BYTES": "100000"}).max_body_bytes == 100_000
+    assert ServiceSettings.from_env({}).max_body_bytes == DEFAULT_MAX_BODY_BYTES == 30_785_536
+    with pytest.raises(SettingsError, match="MAX_BODY_BYTES"):
+        ServiceSettings.from_env({"MAX_BODY_BYTES": "dez"})
