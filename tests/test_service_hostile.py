@@ -9,17 +9,21 @@ import json
 import statistics
 import threading
 import time
+import urllib.parse
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from service.app import MAX_CHARS, MAX_TEXTS, create_app
 from service.backends.transformers_backend import TransformersBackend
 from service.batching import Batcher, TextRejectedError
 from service.settings import DEFAULT_MAX_BODY_BYTES, ModelSettings, ServiceSettings, SettingsError
-from tests.service_helpers import (NEGATIVE, NEUTRAL, POSITIVE, GatedBackend, RejectingBackend,
-                                   running_server)
+from tests.service_helpers import (NEGATIVE, NEUTRAL, POSITIVE, GatedBackend, HealthProber,
+                                   RejectingBackend, running_server)
+from tests.fuzz import fuzz_settings
 from tests.test_service_api import metric
 
 # The slowest texts to clean (html entities, emoji shortcodes, unclosed markup), at the API's limits.
@@ -33,40 +37,11 @@ def worst_body() -> dict:
     return {"texts": [WORST_TEXTS[i % len(WORST_TEXTS)] for i in range(MAX_TEXTS)]}
 
 
-def probe_health(url: str, until: threading.Event, every_s: float = 0.010,
-                 limit: int = 800) -> list[float]:
-    """Send GET /healthz every ``every_s`` seconds (without waiting for the previous answer) until
-    ``until`` is set; return each probe's latency in seconds.
-
-    Probes go out on a fixed cadence so that a blocked event loop shows in most of them (each
-    waits for the block to end) rather than in the one probe that happened to be waiting.
-    """
-
-    async def probe_all() -> list[float]:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-            await client.get("/healthz")  # connection set-up is not the server's latency
-
-            async def one() -> float:
-                started = time.perf_counter()
-                assert (await client.get("/healthz")).status_code == 200
-                return time.perf_counter() - started
-
-            probes = []
-            while not until.is_set() and len(probes) < limit:
-                probes.append(asyncio.create_task(one()))
-                await asyncio.sleep(every_s)
-            return list(await asyncio.gather(*probes))
-
-    return asyncio.run(probe_all())
-
-
-def test_health_answers_within_100_ms_while_64_worst_case_texts_are_cleaned(lexicon):
-    """Clean-up is CPU work: it must not run on the event loop that also answers /healthz.
-
-    The model (the lexicon behind a gate) only starts once every text is cleaned, so the probes
-    sent between the request and the batch reaching the model all overlap the clean-up.
-    """
-    gated = GatedBackend(lexicon)
+def health_while_cleaning(backend) -> list[float]:
+    """/healthz latencies (seconds) probed from another process while the service cleans a
+    worst-case request. The model (``backend`` behind a gate) only starts once every text is
+    cleaned, so the probes sent before the batch reaches it all overlap the clean-up."""
+    gated = GatedBackend(backend)
     with running_server(create_app(ServiceSettings(), backend=gated)) as (url, _server):
         answer = {}
 
@@ -74,19 +49,37 @@ def test_health_answers_within_100_ms_while_64_worst_case_texts_are_cleaned(lexi
             with httpx.Client(base_url=url, timeout=120) as client:
                 answer["response"] = client.post("/v1/classify", json=worst_body())
 
+        prober = HealthProber(url)
         caller = threading.Thread(target=post)
         caller.start()
-        latencies = probe_health(url, until=gated.entered)
+        wait_for(lambda: gated.entered.is_set() or not caller.is_alive(), 120)
+        probes = prober.stop()
         gated.gate.set()
         caller.join(120)
     assert answer["response"].status_code == 200
     assert len(answer["response"].json()["results"]) == MAX_TEXTS
-    assert len(latencies) >= 3, "the texts were cleaned before /healthz could be probed"
-    median = statistics.median(latencies)
-    assert median < HEALTH_BUDGET_S, (
-        f"/healthz took {median * 1000:.0f} ms (median of {len(latencies)} probes, worst "
-        f"{max(latencies) * 1000:.0f} ms) while 64 texts of 40,000 characters were cleaned: "
-        "the clean-up is blocking the event loop")
+    assert all(status == 200 for _latency, status in probes)
+    assert len(probes) >= 3, "the texts were cleaned before /healthz could be probed"
+    return [latency for latency, _status in probes]
+
+
+def test_health_answers_within_100_ms_while_64_worst_case_texts_are_cleaned(lexicon):
+    """Clean-up is CPU work: it must not run on the event loop that also answers /healthz.
+
+    The median of the probes must stay under 100 ms in one of two tries: on the loop, the
+    clean-up gives medians of 200-700 ms every time; off it, ~10 ms, but a 2-core machine
+    loaded by other processes can slow one try past the bound.
+    """
+    tries = []
+    for _ in range(2):
+        latencies = health_while_cleaning(lexicon)
+        tries.append(f"median {statistics.median(latencies) * 1000:.0f} ms of {len(latencies)} "
+                     f"probes, worst {max(latencies) * 1000:.0f} ms")
+        if statistics.median(latencies) < HEALTH_BUDGET_S:
+            return
+    raise AssertionError(f"/healthz was slower than {HEALTH_BUDGET_S * 1000:.0f} ms while 64 texts "
+                         f"of 40,000 characters were cleaned ({'; '.join(tries)}): the clean-up is "
+                         "blocking the event loop")
 
 
 # --- One bad text fails alone ---------------------------------------------------------------------
@@ -357,3 +350,76 @@ def test_max_body_bytes_is_read_from_the_environment():
     assert ServiceSettings.from_env({}).max_body_bytes == DEFAULT_MAX_BODY_BYTES == 30_785_536
     with pytest.raises(SettingsError, match="MAX_BODY_BYTES"):
         ServiceSettings.from_env({"MAX_BODY_BYTES": "dez"})
+
+
+# --- HTTP fuzzing ---------------------------------------------------------------------------------
+
+METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+PATHS = ["/", "/v1/classify", "/v1/classify/", "/sintetize/", "/healthz", "/readyz", "/metrics",
+         "/docs", "/openapi.json", "/v1", "//v1/classify", "/sintetize/%ED%A0%80",
+         "/sintetize/%FF%FE", "/sintetize/%00", "/sintetize/..%2F..%2Fetc", "/%", "/sintetize/a%"]
+CONTENT_TYPES = ["application/json", "application/json; charset=latin-1", "text/plain",
+                 "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                 "multipart/form-data", "application/vnd.api+json", "garbage/;;;", ""]
+
+json_scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                | st.text(max_size=30) | st.sampled_from([10**400, -(10**400), 2**63, 1e308]))
+json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=5)
+                           | st.dictionaries(st.text(max_size=8), inner, max_size=5), max_leaves=20)
+
+
+def encode(value) -> bytes:
+    """JSON with every non-ASCII character escaped (lone surrogates too, as ``\\ud800``)."""
+    return json.dumps(value, ensure_ascii=True).encode()
+
+
+valid_ish = st.one_of(
+    st.lists(st.text(max_size=60), min_size=0, max_size=70).map(lambda t: {"texts": t}),
+    st.lists(json_values, max_size=4).map(lambda t: {"texts": t}),
+    st.dictionaries(st.sampled_from(["texts", "text", "extra", ""]), json_values, max_size=3),
+    json_values,
+).map(encode)
+bodies = st.one_of(
+    st.binary(max_size=300),
+    valid_ish,
+    st.tuples(valid_ish, st.integers(0, 200)).map(lambda p: p[0][:p[1]]),  # truncated JSON
+    st.integers(1, 5000).map(lambda n: b"[" * n + b"]" * n),  # deep nesting
+    st.integers(1, 5000).map(lambda n: b'{"texts": [' + b"1" * n + b"]}"),  # huge numbers
+    st.sampled_from([b'{"texts": ["\\ud800"]}', b'{"texts": ["\\udfff\\ud800"]}',
+                     b'{"texts": ["ok"]}\xff', b'\xef\xbb\xbf{"texts": ["ok"]}',
+                     b'{"texts": ["ok"], "texts": ["ok"]}', b'{"texts": [NaN]}']),
+)
+requests = st.fixed_dictionaries({
+    "method": st.sampled_from(METHODS),
+    "path": st.sampled_from(PATHS) | st.text(max_size=40).map(
+        lambda t: "/sintetize/" + urllib.parse.quote(t.encode("utf-8", "surrogatepass"), safe="")),
+    "content_type": st.sampled_from(CONTENT_TYPES),
+    "authorization": st.sampled_from([None, "", "Bearer", "Bearer x", "Basic ???", "Bearer " + "a" * 500]),
+    "body": bodies,
+})
+
+
+@pytest.fixture(name="fuzzed_client", scope="module", params=["lexicon", "tiny transformer"])
+def fuzzed_service(request, tiny_model_dir):
+    """A service on the lexicon or on the tiny transformer, reporting errors as 500s (not raising)."""
+    # pylint: disable=import-outside-toplevel  # a session fixture, reached without pytest's injection
+    from service.backends.lexicon import LexiconBackend
+
+    backend = LexiconBackend() if request.param == "lexicon" else TransformersBackend(tiny_model_dir)
+    with TestClient(create_app(ServiceSettings(), backend=backend),
+                    raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@fuzz_settings(share=0.5)
+@given(requests)
+def test_no_request_gets_a_5xx_and_the_service_stays_healthy(fuzzed_client, req):
+    """Random methods, paths, headers and bodies: every answer is deliberate (< 500)."""
+    headers = {"content-type": req["content_type"]} if req["content_type"] else {}
+    if req["authorization"] is not None:
+        headers["authorization"] = req["authorization"]
+    response = fuzzed_client.request(req["method"], req["path"], content=req["body"], headers=headers)
+    assert response.status_code < 500, (response.status_code, response.text[:300])
+    if response.status_code >= 400 and req["method"] != "HEAD":
+        assert isinstance(response.json()["detail"], (str, list))
+    assert fuzzed_client.get("/healthz").status_code == 200
