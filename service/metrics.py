@@ -46,6 +46,16 @@ class ServiceMetrics:
         self.queue_full = Counter(
             "sentimento_queue_full_rejections", "Requests answered 503 because the queue was full.",
             registry=self.registry)
+        self.text_failures = Counter(
+            "sentimento_text_failures",
+            "Texts that got no classification: 'rejected' (the model failed on that text alone, "
+            "answered 422) or 'model_error' (the model failed, answered 500).",
+            ["reason"], registry=self.registry)
+        self.body_rejections = Counter(
+            "sentimento_body_rejections",
+            "Requests refused before their body was read in full: 'too_large' (413) or "
+            "'bad_length' (400, malformed Content-Length).",
+            ["reason"], registry=self.registry)
         self.ready = Gauge(
             "sentimento_model_ready", "1 once the model is loaded and the service takes work.",
             registry=self.registry)

@@ -6,10 +6,20 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Mapping, TypeVar
 
+from service.limits import json_body_limit
+
 T = TypeVar("T")
 
 DEFAULT_MODEL = "cardiffnlp/twitter-xlm-roberta-base-sentiment"
 BACKENDS = ("auto", "transformers", "lexicon")
+
+MAX_TEXTS = 64
+"""Texts per ``POST /v1/classify`` request."""
+MAX_CHARS = 40_000
+"""Characters (code points) per text; Slack's own limit for a message."""
+DEFAULT_MAX_BODY_BYTES = json_body_limit(MAX_TEXTS, MAX_CHARS)
+"""30,785,536: the largest body of a valid request, however its JSON is escaped
+(see :mod:`service.limits`); ``MAX_BODY_BYTES`` may lower it."""
 
 
 class SettingsError(ValueError):
@@ -106,6 +116,8 @@ class ServiceSettings:
     port: int = 8080
     token: str | None = None
     model: ModelSettings = ModelSettings()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    sintetize_route: bool = True  # GET /sintetize/{text}: the text travels in the URL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "ServiceSettings":
@@ -116,6 +128,8 @@ class ServiceSettings:
             port=env.integer("PORT", 8080, 1, 65535),
             token=env.text("MODEL_SERVICE_TOKEN"),
             model=ModelSettings.read(env),
+            max_body_bytes=env.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 2**31),
+            sintetize_route=env.choice("SINTETIZE_ROUTE", "on", ("on", "off")) == "on",
         )
         env.check()
         return settings

@@ -6,7 +6,7 @@ The real Bolt app (``build_app``) behind the real ASGI app (``create_asgi_app``)
 process with Starlette's TestClient, or served by uvicorn for what only a socket shows (a body
 that is still being sent). Requests are signed like Slack signs them, over the raw bytes.
 
-The fuzz tests run ``FUZZ_EXAMPLES`` examples each (100 by default; more for a deeper run, e.g.
+The fuzz tests run half of ``FUZZ_EXAMPLES`` examples each (100 by default; more for a deeper run, e.g.
 ``FUZZ_EXAMPLES=2000``). One thing they avoid on purpose: a signed ``response_url`` cut inside
 its host or port. The listener then answers to a host that does not exist, and when its error
 message cannot be posted there either, the exception leaves the lazy listener (logged by Bolt)
@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import shutil
 import socket
 import tempfile
@@ -31,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, parse_qsl, quote, urlencode
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
@@ -39,15 +38,14 @@ from tests.support.slack_harness import (
     SIGNING_SECRET, FakeSlack, block_actions_body, bot_env, event_callback, message_action_body,
     message_event, set_field, slash_command_body,
 )
+from tests.support.fuzz import fuzz_settings
 
 LIMIT = 64 * 1024  # the body limit of the in-process bot (the default is 1 MiB)
 DIGEST_SECRET = "segredo-do-resumo-0123456789"
 FORM = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
 SENTINEL = "zebra-segredo-7731"  # in texts sent to the bot: must never reach a log line
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
-FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = fuzz_settings(0.5)  # 100 examples in CI; FUZZ_EXAMPLES scales it
 
 
 def slack_headers(body: bytes, content_type: str | None = FORM, secret: str = SIGNING_SECRET,

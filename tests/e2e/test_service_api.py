@@ -12,7 +12,9 @@ from service.app import create_app
 from service.backends import load_backend
 from service.backends.transformers_backend import TransformersBackend
 from service.settings import ModelSettings, ServiceSettings
-from tests.support.service_helpers import NEGATIVE, NEUTRAL, POSITIVE, GatedBackend, running_server
+from tests.support.service_helpers import (
+    NEGATIVE, NEUTRAL, POSITIVE, GatedBackend, metric, running_server,
+)
 
 @pytest.fixture(name="tiny", scope="module")
 def tiny_backend(tiny_model_dir):
@@ -25,15 +27,6 @@ def lexicon_client(lexicon):
     """A test client of a service answering with the lexicon."""
     with TestClient(create_app(ServiceSettings(), backend=lexicon)) as test_client:
         yield test_client
-
-
-def metric(text: str, name: str, **labels) -> float:
-    """The value of one sample in a Prometheus exposition (0 if absent)."""
-    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
-    pattern = rf"^{re.escape(name)}(?:\{{{re.escape(wanted)}\}})? (\S+)$" if wanted else \
-        rf"^{re.escape(name)} (\S+)$"
-    match = re.search(pattern, text, re.MULTILINE)
-    return float(match.group(1)) if match else 0.0
 
 
 def test_presentation_in_portuguese(client):
@@ -318,3 +311,14 @@ def test_a_40000_character_text_is_truncated_not_refused(tiny):
         assert response.status_code == 200
         assert response.json()["backend"] == "transformers"
         assert client.get(f"/sintetize/{long_text[:5000]}").status_code == 200
+
+
+def test_the_get_route_can_be_turned_off(lexicon):
+    """SINTETIZE_ROUTE=off: GET /sintetize answers 404 with a pointer to POST /v1/classify,
+    which keeps working."""
+    settings = ServiceSettings.from_env({"SINTETIZE_ROUTE": "off"})
+    with TestClient(create_app(settings, backend=lexicon)) as client:
+        refused = client.get(f"/sintetize/{POSITIVE}")
+        assert refused.status_code == 404
+        assert "POST /v1/classify" in refused.json()["detail"]
+        assert client.post("/v1/classify", json={"texts": [POSITIVE]}).status_code == 200

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -68,3 +73,78 @@ def running_server(app) -> Iterator[tuple[str, uvicorn.Server]]:
         server.should_exit = True
         thread.join(20)
         sock.close()
+
+
+class RejectingBackend:
+    """A stand-in for a model runtime (torch) that raises on any batch holding ``marker``, as a
+    tokenizer refuses an input it cannot encode; other batches go to the wrapped real backend."""
+
+    def __init__(self, inner, marker: str = "💣"):
+        self.inner = inner
+        self.name = inner.name
+        self.model = inner.model
+        self.marker = marker
+
+    def predict(self, texts: Sequence[str]) -> list[Classification]:
+        """Raise ``ValueError`` if any text holds the marker, else classify for real."""
+        if any(self.marker in text for text in texts):
+            raise ValueError("input refused by the tokenizer")
+        return self.inner.predict(texts)
+
+
+_PROBE_SCRIPT = r"""
+import asyncio, json, sys, time
+
+host, port, every_s = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+
+
+async def probe():
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    status = int((await reader.readline()).split()[1])
+    await reader.read()
+    writer.close()
+    return [time.perf_counter() - started, status]
+
+
+async def main():
+    stop = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    probes = []
+    print("ready", flush=True)
+    while not stop.done() and len(probes) < 2000:
+        probes.append(asyncio.create_task(probe()))
+        await asyncio.sleep(every_s)
+    print(json.dumps(await asyncio.gather(*probes)), flush=True)
+
+
+asyncio.run(main())
+"""
+
+
+class HealthProber:
+    """GET /healthz every ``every_s`` seconds from another process (so that the probes do not
+    compete with the server for this process's GIL), without waiting for earlier answers: a
+    blocked event loop shows in every probe sent while it is blocked."""
+
+    def __init__(self, url: str, every_s: float = 0.010):
+        host, port = url.removeprefix("http://").split(":")
+        self._process = subprocess.Popen(  # pylint: disable=consider-using-with  # see stop()
+            [sys.executable, "-c", _PROBE_SCRIPT, host, port, str(every_s)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout.readline().strip() == "ready"
+
+    def stop(self) -> list[tuple[float, int]]:
+        """Stop probing; each probe's (latency in seconds, status)."""
+        output, _ = self._process.communicate("stop\n", timeout=60)
+        return [tuple(probe) for probe in json.loads(output)]
+
+
+def metric(text: str, name: str, **labels) -> float:
+    """The value of one sample in a Prometheus exposition (0 if absent)."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    pattern = rf"^{re.escape(name)}(?:\{{{re.escape(wanted)}\}})? (\S+)$" if wanted else \
+        rf"^{re.escape(name)} (\S+)$"
+    match = re.search(pattern, text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0

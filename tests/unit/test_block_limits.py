@@ -5,11 +5,10 @@ starts saying "… e mais N"."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import (
     ActionsBlock, ButtonElement, ContextBlock, HeaderBlock, SectionBlock,
@@ -31,9 +30,9 @@ from bot.reports import views as report_views
 from bot.reports.model import PeriodError, build_report, parse_period
 from service.labels import LABELS, Classification
 from tests.support.block_kit import block_texts, check_blocks
+from tests.support.fuzz import fuzz_settings
 
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "100")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = fuzz_settings(0.5)  # 100 examples in CI; FUZZ_EXAMPLES scales it
 TODAY = dt.date(2026, 11, 20)
 NOW = 1_800_000_000.0
 LONGEST_ID = "C" + "Z" * 63  # bot.ids accepts up to 64 characters

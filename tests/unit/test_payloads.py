@@ -7,11 +7,10 @@ that no JSON value in any field makes a parser raise instead of answering.
 from __future__ import annotations
 
 import json
-import os
 from urllib.parse import parse_qsl
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.payloads import Rejection, check, check_envelope, kind_of
@@ -19,10 +18,9 @@ from tests.support.slack_harness import (
     block_actions_body, event_callback, message_action_body, message_event, set_field,
     slash_command_body,
 )
+from tests.support.fuzz import fuzz_settings
 
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
-FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = fuzz_settings(0.75)  # 150 examples in CI; FUZZ_EXAMPLES scales it
 URL = "https://hooks.slack.com/commands/T0001/1/abc"
 
 

@@ -48,3 +48,11 @@ def test_model_input_keeps_something_for_markup_only_messages():
     """A message that is only code still reaches the model (as typed); others are cleaned."""
     assert model_input("  ```rm -rf /```  ") == "```rm -rf /```"
     assert model_input("Oi <@U123>,   veja <https://x.com|isto>") == "Oi @user, veja http"
+
+
+def test_model_input_is_valid_unicode():
+    """Lone surrogates (which JSON allows) become U+FFFD; a split pair becomes its character."""
+    assert model_input("\ud800") == "\ufffd"
+    assert model_input("bom \udfff dia") == "bom \ufffd dia"
+    assert model_input("```\ud800```") == "```\ufffd```"
+    assert model_input("\ud83d\ude00 ótimo") == "😀 ótimo"
