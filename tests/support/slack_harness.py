@@ -46,6 +46,7 @@ class Call:
     params: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    limited: bool = False  # answered 429 by FakeSlack.rate_limit (not delivered)
 
 
 def start_http_server(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
@@ -70,6 +71,11 @@ class FakeSlack:
         self._cond = threading.Condition()
         self._failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self._errors: dict[str, list[str]] = {}
+        # rate_limit(): until this monotonic time, calls of these kinds are answered 429
+        self._limited_until = 0.0
+        self._limited_kinds: tuple[str, ...] = ()
+        self._retry_after = "1"
+        self.limited = 0  # calls answered 429 by rate_limit()
         # users.conversations: the channels each user is a member of (answered page_size a page)
         self.memberships: dict[str, list[str]] = {}
         self.page_size = 2
@@ -120,6 +126,23 @@ class FakeSlack:
         with self._cond:
             self._failures.setdefault(method, []).extend([(status, headers or {})] * times)
 
+    def rate_limit(self, seconds: float, retry_after: int = 1,
+                   kinds: tuple[str, ...] = ("api", "response")) -> None:
+        """For the next ``seconds``, answer every call of ``kinds`` (``api``: the Web API,
+        ``response``: ``response_url`` posts) with HTTP 429 and ``Retry-After: retry_after``,
+        as Slack does when an app exceeds its rate limits. Each such call is recorded."""
+        with self._cond:
+            self._limited_until = time.monotonic() + seconds
+            self._limited_kinds = tuple(kinds)
+            self._retry_after = str(retry_after)
+
+    def _rate_limited(self, kind: str) -> bool:
+        """True when :meth:`rate_limit` is on for ``kind`` (call with the lock held)."""
+        if kind in self._limited_kinds and time.monotonic() < self._limited_until:
+            self.limited += 1
+            return True
+        return False
+
     def error_next(self, method: str, error: str, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with HTTP 200 ``{"ok": false, "error":
         error}``, as Slack does for ``missing_scope``, ``not_in_channel``..."""
@@ -149,8 +172,12 @@ class FakeSlack:
             failure = failures.pop(0) if failures else None
             errors = self._errors.get(name) if kind == "api" else None
             error = errors.pop(0) if errors else None
-            self.calls.append(Call(kind, name, params, headers))
+            limited = self._rate_limited(kind)
+            self.calls.append(Call(kind, name, params, headers, limited=limited))
             self._cond.notify_all()
+        if limited:
+            return 429, {"Content-Type": "application/json", "Retry-After": self._retry_after}, \
+                json.dumps({"ok": False, "error": "ratelimited"})
         if error is not None:
             return 200, {"Content-Type": "application/json"}, json.dumps({"ok": False, "error": error})
         if failure is not None:
