@@ -44,6 +44,7 @@ import datetime as dt
 import heapq
 import itertools
 import json
+import math
 import os
 import shlex
 import signal
@@ -429,10 +430,9 @@ class Router:
 class Traffic:
     """Slack's side: the message stream with redeliveries, and the commands."""
 
-    def __init__(self, slack: FakeSlack, router: Router, rate: float, scale: float = RETRY_SCALE):
+    def __init__(self, slack: FakeSlack, router: Router, scale: float = RETRY_SCALE):
         self.slack = slack
         self.router = router
-        self.rate = rate
         self.delays = tuple(delay * scale for delay in SLACK_RETRY_DELAYS)
         self.events: list[Event] = []
         self.commands: list[Command] = []
@@ -510,12 +510,14 @@ class Traffic:
                                   user_id=USERS[0], channel_id=CHANNELS[0])
         command.attempt = self.post(self.router.command_target(), body, SlackSender.FORM)
 
-    def stream(self, seconds: float, actions: Sequence[tuple[float, Callable[[], None]]] = ()) -> None:
-        """Schedule ``seconds`` of traffic from now (events at ``rate``, one command of each
-        kind a second) and the fault ``actions`` (``(seconds from now, action)``)."""
+    def stream(self, seconds: float, rate: float,
+               actions: Sequence[tuple[float, Callable[[], None]]] = ()) -> None:
+        """Schedule ``seconds`` of traffic from now (``rate`` events a second, one command of
+        each kind a second) and the fault ``actions`` (``(seconds from now, action)``); return
+        when the stream's time is over."""
         start = time.monotonic()
-        for number in range(int(seconds * self.rate)):
-            self.clock.at(start + number / self.rate, self.send_event)
+        for number in range(int(seconds * rate)):
+            self.clock.at(start + number / rate, self.send_event)
         for second in range(int(seconds)):
             for kind in ("texto", "ajuda"):
                 self.clock.at(start + second + 0.5, lambda k=kind: self.send_command(k))
@@ -547,16 +549,13 @@ class Traffic:
             return "help"
         if BUSY_WORDS in attempt.body:
             return "busy"
-        for call in self.slack.recorded("response", command.name):
-            if call.limited:
-                continue
-            text = json.dumps(call.params, ensure_ascii=False)
-            if RESULT_WORDS in text:
-                return "result"
-            if UNAVAILABLE_WORDS in text:
-                return "unavailable"
-            return "error"
-        return "none"
+        delivered = [json.dumps(call.params, ensure_ascii=False)
+                     for call in self.slack.recorded("response", command.name) if not call.limited]
+        if not delivered:
+            return "none"
+        return next((answer for words, answer in ((RESULT_WORDS, "result"),
+                                                  (UNAVAILABLE_WORDS, "unavailable"))
+                     if words in delivered[0]), "error")
 
     def unanswered(self) -> list[Command]:
         """Commands acked 200 whose answer has not arrived."""
@@ -734,13 +733,12 @@ def run_scenario(scenario: str, lab: Lab, plan: Plan) -> Result:
     try:
         bots = start_bots(lab.workdir, lab.slack, store_env, model_url,
                           2 if scenario in ("sigterm", "duplicate") else 1, plan.bot_env)
-        traffic = Traffic(lab.slack, Router([bots[0].url], fan_out=scenario == "duplicate"),
-                          plan.rate)
+        traffic = Traffic(lab.slack, Router([bots[0].url], fan_out=scenario == "duplicate"))
         if scenario == "duplicate":
             traffic.router.switch([bot.url for bot in bots])
         seconds = plan.stream_seconds(scenario)
         lab.log(f"  {scenario}: streaming {seconds:.0f} s at {plan.rate:g} events/s")
-        traffic.stream(seconds, _fault_actions(scenario, lab, plan, service, bots, traffic))
+        traffic.stream(seconds, plan.rate, _fault_actions(scenario, lab, plan, service, bots, traffic))
         notes += _settle(lab, plan, traffic, bots, service)
         codes = [bot.process.stop(30) for bot in bots]
         if any(code != 0 for code in codes):
@@ -812,7 +810,7 @@ def run_scenarios(scenarios: Sequence[str], plan: Plan, workdir: Path | None = N
 
 def _ms(pair: tuple[float, float]) -> str:
     p50, p99 = pair
-    if p50 != p50:  # nan: nothing answered
+    if math.isnan(p50):  # nothing answered
         return "-"
     return f"{p50:.0f} / {p99:.0f}"
 
@@ -837,7 +835,7 @@ def table(results: Sequence[Result]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen scenarios and print the command line and the table; 1 if a target failed."""
-    parser = argparse.ArgumentParser(prog="bench/faults.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="bench/faults.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--scenario", action="append", choices=SCENARIOS,
                         help="run this scenario (repeatable; default: all)")
     parser.add_argument("--seconds", type=float, help="stream length (default 15, short 5)")

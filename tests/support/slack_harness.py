@@ -63,6 +63,17 @@ def server_url(server: ThreadingHTTPServer) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}/"
 
 
+@dataclass
+class RateLimit:
+    """:meth:`FakeSlack.rate_limit`'s switch: until ``until`` (monotonic), calls of ``kinds``
+    are answered 429 with ``Retry-After: retry_after``; ``answered`` counts them."""
+
+    until: float = 0.0
+    kinds: tuple[str, ...] = ()
+    retry_after: str = "1"
+    answered: int = 0
+
+
 class FakeSlack:
     """A local stand-in for slack.com (Web API and ``response_url``) that records calls."""
 
@@ -71,11 +82,7 @@ class FakeSlack:
         self._cond = threading.Condition()
         self._failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self._errors: dict[str, list[str]] = {}
-        # rate_limit(): until this monotonic time, calls of these kinds are answered 429
-        self._limited_until = 0.0
-        self._limited_kinds: tuple[str, ...] = ()
-        self._retry_after = "1"
-        self.limited = 0  # calls answered 429 by rate_limit()
+        self._limit = RateLimit()
         # users.conversations: the channels each user is a member of (answered page_size a page)
         self.memberships: dict[str, list[str]] = {}
         self.page_size = 2
@@ -132,14 +139,20 @@ class FakeSlack:
         ``response``: ``response_url`` posts) with HTTP 429 and ``Retry-After: retry_after``,
         as Slack does when an app exceeds its rate limits. Each such call is recorded."""
         with self._cond:
-            self._limited_until = time.monotonic() + seconds
-            self._limited_kinds = tuple(kinds)
-            self._retry_after = str(retry_after)
+            self._limit.until = time.monotonic() + seconds
+            self._limit.kinds = tuple(kinds)
+            self._limit.retry_after = str(retry_after)
+
+    @property
+    def limited(self) -> int:
+        """Calls answered 429 by :meth:`rate_limit` so far."""
+        with self._cond:
+            return self._limit.answered
 
     def _rate_limited(self, kind: str) -> bool:
         """True when :meth:`rate_limit` is on for ``kind`` (call with the lock held)."""
-        if kind in self._limited_kinds and time.monotonic() < self._limited_until:
-            self.limited += 1
+        if kind in self._limit.kinds and time.monotonic() < self._limit.until:
+            self._limit.answered += 1
             return True
         return False
 
@@ -176,7 +189,8 @@ class FakeSlack:
             self.calls.append(Call(kind, name, params, headers, limited=limited))
             self._cond.notify_all()
         if limited:
-            return 429, {"Content-Type": "application/json", "Retry-After": self._retry_after}, \
+            return 429, {"Content-Type": "application/json",
+                         "Retry-After": self._limit.retry_after}, \
                 json.dumps({"ok": False, "error": "ratelimited"})
         if error is not None:
             return 200, {"Content-Type": "application/json"}, json.dumps({"ok": False, "error": error})
