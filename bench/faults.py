@@ -65,9 +65,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# pylint: disable=wrong-import-position  # after the sys.path line, so that the script runs alone
-from tests.support.firestore_support import EMULATOR_JAR, emulator_answers, free_port  # noqa: E402
-from tests.support.slack_harness import (  # noqa: E402
+# After the sys.path line, so that ``python bench/faults.py`` runs from anywhere.
+from tests.support.firestore_support import (  # pylint: disable=wrong-import-position
+    EMULATOR_JAR, emulator_answers, free_port,
+)
+from tests.support.slack_harness import (  # pylint: disable=wrong-import-position
     BOT_TOKEN, SIGNING_SECRET, TEAM_ID, FakeSlack, SlackSender, event_callback, message_event,
     signed_headers, slash_command_body,
 )
