@@ -15,6 +15,7 @@ from bot.classify.answer import answer_for
 from bot.classify.port import Classifier
 from bot.classify.views import internal_error_message
 from bot.command import Subcommand, SubcommandHelp, busy_message, help_message, parse_command
+from bot.slack import RetryingRespond
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,12 @@ def ack_command(names: Sequence[str], extra_help: Sequence[SubcommandHelp], busy
 
 def run_command(classifier: Classifier, by_name: Mapping[str, Subcommand], body: dict,
                 respond: Respond, client: WebClient, context: BoltContext) -> None:
-    """After the ack: run the subcommand, or classify the text; never a stack trace in Slack."""
+    """After the ack: run the subcommand, or classify the text; never a stack trace in Slack.
+    Answers that Slack rate-limits (429) are sent again after its ``Retry-After``."""
     name, rest = parse_command(body.get("text", ""), list(by_name))
     if name == "ajuda":
         return
+    respond = RetryingRespond(respond)
     try:
         if name is not None:
             by_name[name].run(args=rest, command=body, respond=respond, client=client,

@@ -46,8 +46,10 @@ class Call:
     params: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
-    # how the fake answered: "ok", "error:<code>", "status:<http status>" or "unreachable"
+    # how the fake answered: "ok", "error:<code>", "status:<http status>", "ratelimited"
+    # (FakeSlack.rate_limit) or "unreachable"
     outcome: str = "ok"
+    limited: bool = False  # answered 429 by FakeSlack.rate_limit (not delivered)
 
 
 def start_http_server(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
@@ -64,15 +66,35 @@ def server_url(server: ThreadingHTTPServer) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}/"
 
 
+@dataclass
+class RateLimit:
+    """:meth:`FakeSlack.rate_limit`'s switch: until ``until`` (monotonic), calls of ``kinds``
+    are answered 429 with ``Retry-After: retry_after``; ``answered`` counts them."""
+
+    until: float = 0.0
+    kinds: tuple[str, ...] = ()
+    retry_after: str = "1"
+    answered: int = 0
+
+
+@dataclass
+class Script:
+    """What :class:`FakeSlack` was told to answer next, per method or ``response_url`` name:
+    HTTP failures, Slack errors, and Web API calls answered with a redirect to a closed port."""
+
+    failures: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    unreachable: dict[str, int] = field(default_factory=dict)
+
+
 class FakeSlack:
     """A local stand-in for slack.com (Web API and ``response_url``) that records calls."""
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self._cond = threading.Condition()
-        self._failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
-        self._errors: dict[str, list[str]] = {}
-        self._unreachable: dict[str, int] = {}
+        self._script = Script()
+        self._limit = RateLimit()
         # users.conversations: the channels each user is a member of (answered page_size a page)
         self.memberships: dict[str, list[str]] = {}
         self.page_size = 2
@@ -121,13 +143,36 @@ class FakeSlack:
                   times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with ``status`` (e.g. 429 + Retry-After)."""
         with self._cond:
-            self._failures.setdefault(method, []).extend([(status, headers or {})] * times)
+            self._script.failures.setdefault(method, []).extend([(status, headers or {})] * times)
+
+    def rate_limit(self, seconds: float, retry_after: int = 1,
+                   kinds: tuple[str, ...] = ("api", "response")) -> None:
+        """For the next ``seconds``, answer every call of ``kinds`` (``api``: the Web API,
+        ``response``: ``response_url`` posts) with HTTP 429 and ``Retry-After: retry_after``,
+        as Slack does when an app exceeds its rate limits. Each such call is recorded."""
+        with self._cond:
+            self._limit.until = time.monotonic() + seconds
+            self._limit.kinds = tuple(kinds)
+            self._limit.retry_after = str(retry_after)
+
+    @property
+    def limited(self) -> int:
+        """Calls answered 429 by :meth:`rate_limit` so far."""
+        with self._cond:
+            return self._limit.answered
+
+    def _rate_limited(self, kind: str) -> bool:
+        """True when :meth:`rate_limit` is on for ``kind`` (call with the lock held)."""
+        if kind in self._limit.kinds and time.monotonic() < self._limit.until:
+            self._limit.answered += 1
+            return True
+        return False
 
     def error_next(self, method: str, error: str, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with HTTP 200 ``{"ok": false, "error":
         error}``, as Slack does for ``missing_scope``, ``not_in_channel``..."""
         with self._cond:
-            self._errors.setdefault(method, []).extend([error] * times)
+            self._script.errors.setdefault(method, []).extend([error] * times)
 
     def unreachable_next(self, method: str, times: int = 1) -> None:
         """Make the next ``times`` calls of ``method`` fail to connect: the answer redirects
@@ -135,7 +180,7 @@ class FakeSlack:
         Slack cannot be reached. slack_sdk's ``ConnectionErrorRetryHandler`` retries it: the bot's
         client makes 3 attempts (``max_retry_count=2``)."""
         with self._cond:
-            self._unreachable[method] = self._unreachable.get(method, 0) + times
+            self._script.unreachable[method] = self._script.unreachable.get(method, 0) + times
 
     def handle_upload(self, path: str, headers: dict[str, str],
                       raw: bytes) -> tuple[int, dict[str, str], str]:
@@ -147,6 +192,22 @@ class FakeSlack:
             self._cond.notify_all()
         return 200, {"Content-Type": "text/plain"}, f"OK - {len(raw)}"
 
+    def _next_answer(self, kind: str, name: str) -> tuple[str, tuple | None, str | None]:
+        """(outcome, scripted HTTP failure, scripted Slack error) of the next call of ``name``
+        (call with the lock held): a redirect to a closed port, the rate limit, or the script."""
+        if kind == "api" and self._script.unreachable.get(name, 0) > 0:
+            self._script.unreachable[name] -= 1
+            return "unreachable", None, None
+        if self._rate_limited(kind):
+            return "ratelimited", None, None
+        failures = self._script.failures.get(name)
+        failure = failures.pop(0) if failures else None
+        errors = self._script.errors.get(name) if kind == "api" else None
+        error = errors.pop(0) if errors else None
+        outcome = (f"error:{error}" if error is not None
+                   else f"status:{failure[0]}" if failure is not None else "ok")
+        return outcome, failure, error
+
     def handle(self, path: str, headers: dict[str, str], raw: str) -> tuple[int, dict[str, str], str]:
         """Record one request and build Slack's answer."""
         if headers.get("Content-Type", "").startswith("application/json"):
@@ -156,21 +217,16 @@ class FakeSlack:
         kind, _, name = path.strip("/").partition("/")
         kind = "api" if kind == "api" else "response"
         with self._cond:
-            unreachable = kind == "api" and self._unreachable.get(name, 0) > 0
-            failure = error = None
-            if unreachable:
-                self._unreachable[name] -= 1
-            else:
-                failures = self._failures.get(name)
-                failure = failures.pop(0) if failures else None
-                errors = self._errors.get(name) if kind == "api" else None
-                error = errors.pop(0) if errors else None
-            outcome = ("unreachable" if unreachable else f"error:{error}" if error is not None
-                       else f"status:{failure[0]}" if failure is not None else "ok")
-            self.calls.append(Call(kind, name, params, headers, outcome=outcome))
+            outcome, failure, error = self._next_answer(kind, name)
+            self.calls.append(Call(kind, name, params, headers, outcome=outcome,
+                                   limited=outcome == "ratelimited"))
             self._cond.notify_all()
-        if unreachable:
+        if outcome == "unreachable":
             return 302, {"Location": closed_port_url(), "Content-Type": "text/plain"}, ""
+        if outcome == "ratelimited":
+            return 429, {"Content-Type": "application/json",
+                         "Retry-After": self._limit.retry_after}, \
+                json.dumps({"ok": False, "error": "ratelimited"})
         if error is not None:
             return 200, {"Content-Type": "application/json"}, json.dumps({"ok": False, "error": error})
         if failure is not None:

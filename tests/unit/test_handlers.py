@@ -9,6 +9,7 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.command import Subcommand, SubcommandHelp
+from bot.slack import RetryingRespond
 from handlers import ack_now
 from handlers.command import ack_command, never_busy, run_command
 from handlers.home import publish
@@ -89,3 +90,26 @@ def test_a_command_acked_while_the_bot_is_full_says_to_try_again_but_the_help_st
     ack = Mock(Ack)
     ack_command(NAMES, [REPORT_HELP], lambda: True, ack, {"text": "ajuda"})
     assert "Como usar" in ack.call_args.kwargs["text"]
+
+
+def test_an_answer_rate_limited_by_slack_is_sent_again_after_retry_after():
+    """``response_url`` answered 429 (Bolt's ``respond`` does not retry it): the answer is sent
+    again after ``Retry-After``, until Slack takes it; past the budget it is given up."""
+    limited = Mock(status_code=429, headers={"Retry-After": "2"})
+    delivered = Mock(status_code=200, headers={})
+    soon = Mock(status_code=429, headers={"retry-after": "0"})
+    respond = Mock(Respond, side_effect=[soon, delivered])
+    classifier = Mock()
+    classifier.classify_detailed.side_effect = RuntimeError("sem modelo")
+    run_command(classifier, {}, {"text": "Adorei o resultado!"}, respond, Mock(WebClient), {})
+    assert respond.call_count == 2  # the command's answer went again after the 429
+    assert "Algo deu errado" in respond.call_args.kwargs["text"]
+    respond, sleeps = Mock(Respond, side_effect=[limited, limited, delivered]), []
+    assert RetryingRespond(respond, sleep=sleeps.append)(text="oi") is delivered
+    assert respond.call_count == 3 and sleeps == [2.0, 2.0]
+    assert respond.call_args.kwargs == {"text": "oi"}
+    now = [0.0]
+    respond = Mock(Respond, return_value=limited)
+    gave_up = RetryingRespond(respond, budget_s=5, sleep=lambda s: now.__setitem__(0, now[0] + s),
+                              clock=lambda: now[0])(text="oi")
+    assert gave_up is limited and respond.call_count == 3  # at 0, 2 and 4 s; 6 s is past 5
