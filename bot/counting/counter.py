@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -88,6 +89,7 @@ class _Waiting:
     since: float  # monotonic time it was accepted
     size: int  # UTF-8 bytes of its text
     claimed: bool = field(default=False)  # its event id is ours: never skip it as a redelivery
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)  # this instance's claim
 
 
 class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one worker's state
@@ -339,7 +341,7 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
         message = item.message
         if self._store.channel_settings(message.team_id, message.channel_id).paused:
             return "paused"
-        if item.event_id is not None and not self._store.claim_event(item.event_id):
+        if item.event_id is not None and not self._store.claim_event(item.event_id, item.token):
             log.info("event %s already processed: redelivery skipped", item.event_id)
             return "redelivery"
         return None

@@ -79,9 +79,11 @@ class ChannelSwitches(Protocol):
 class Claims(Protocol):
     """Short-lived claims shared by every instance: Slack events seen, digests sent."""
 
-    def claim_event(self, key: str) -> bool:
+    def claim_event(self, key: str, token: str | None = None) -> bool:
         """True the first time ``key`` (a Slack event id) is claimed by any instance sharing
-        the store, False while an earlier claim has not expired (``EVENT_CLAIM_TTL``)."""
+        the store, False while an earlier claim has not expired (``EVENT_CLAIM_TTL``). A claim
+        made with ``token`` is ours again for the same token: a retry after an error whose
+        write landed unseen (a timeout) is not mistaken for another instance's claim."""
 
     def claim_digest(self, team_id: str, channel_id: str, week: str) -> bool:
         """True the first time the digest of ``week`` (e.g. ``2026-W47``) is claimed for this channel."""

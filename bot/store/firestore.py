@@ -110,9 +110,10 @@ class FirestoreStore(BufferedStore):
 
     # -- claims ------------------------------------------------------------------------------
     def _claim(self, ref: firestore.DocumentReference, ttl_s: float,
-               extra: dict[str, Any] | None = None) -> bool:
+               extra: dict[str, Any] | None = None, token: str | None = None) -> bool:
         # The token recognises our own claim if a retried create finds it already written.
-        data = {TTL_FIELD: self._expiry(ttl_s), "claim": uuid.uuid4().hex, **(extra or {})}
+        data = {TTL_FIELD: self._expiry(ttl_s), "claim": token or uuid.uuid4().hex,
+                **(extra or {})}
         try:
             ref.create(data, **self._rpc())
             return True
@@ -139,10 +140,11 @@ class FirestoreStore(BufferedStore):
             return False
         return True
 
-    def claim_event(self, key: str) -> bool:
-        """True the first time any instance claims this Slack event id (until it expires)."""
+    def claim_event(self, key: str, token: str | None = None) -> bool:
+        """True the first time any instance claims this Slack event id (until it expires), and
+        again for the same ``token`` (a retry whose first write landed unseen)."""
         return self._claim(self.client.collection(EVENT_CLAIMS).document(doc_id(key)),
-                           self.claim_ttl_s)
+                           self.claim_ttl_s, token=token)
 
     def _digest_ref(self, team_id: str, channel_id: str, week: str) -> firestore.DocumentReference:
         key = f"{check_id(team_id, 'team_id')}:{check_id(channel_id, 'channel_id')}:{week}"

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS channel_settings (
     PRIMARY KEY (team_id, channel_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS claims (
-    key TEXT PRIMARY KEY, expires_at REAL NOT NULL
+    key TEXT PRIMARY KEY, expires_at REAL NOT NULL, token TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS moderation_settings (
     team_id TEXT PRIMARY KEY, channel_id TEXT, group_id TEXT, threshold REAL,
@@ -75,6 +75,7 @@ DIGEST_CLAIM_TTL_S = 60 * 86_400
 _RULE = [f.name for f in dataclasses.fields(ModerationRule)]
 # Columns added after a table's first release: (table, column, declaration).
 _ADDED_COLUMNS = [("channel_days", DROPPED, "INTEGER NOT NULL DEFAULT 0"),
+                  ("claims", "token", "TEXT"),
                   ("moderation_settings", "channel_set_by", "TEXT"),
                   ("moderation_settings", "channel_warned", "INTEGER NOT NULL DEFAULT 0")]
 _SETTINGS = ["channel_id", "group_id", "false_alarms", "channel_set_by", "channel_warned", *_RULE]
@@ -127,17 +128,22 @@ class SqliteStore(BufferedStore):
             return self._conn().execute(sql, args).fetchall()
 
     # -- claims ------------------------------------------------------------------------------
-    def _claim(self, key: str, ttl_s: float) -> bool:
+    def _claim(self, key: str, ttl_s: float, token: str | None = None) -> bool:
         now = self.clock()
         counts = self._transaction([
             ("DELETE FROM claims WHERE key = ? AND expires_at <= ?", (key, now)),
-            ("INSERT OR IGNORE INTO claims (key, expires_at) VALUES (?, ?)", (key, now + ttl_s)),
+            ("INSERT OR IGNORE INTO claims (key, expires_at, token) VALUES (?, ?, ?)",
+             (key, now + ttl_s, token)),
         ])
-        return counts[1] == 1
+        if counts[1] == 1:
+            return True
+        return token is not None and self._query(
+            "SELECT 1 FROM claims WHERE key = ? AND token = ?", (key, token)) != []
 
-    def claim_event(self, key: str) -> bool:
-        """True the first time a Slack event id is seen (until its claim expires)."""
-        return self._claim("event:" + key, self.claim_ttl_s)
+    def claim_event(self, key: str, token: str | None = None) -> bool:
+        """True the first time a Slack event id is seen (until its claim expires), and again
+        for the same ``token``."""
+        return self._claim("event:" + key, self.claim_ttl_s, token)
 
     def claim_digest(self, team_id: str, channel_id: str, week: str) -> bool:
         """True the first time this week's digest is claimed for the channel."""

@@ -140,6 +140,16 @@ def test_claim_event_once_across_instances(make_store):
     assert second.claim_event("retry/1 ü") is False
 
 
+def test_a_claim_is_ours_again_for_its_token(make_store):
+    """An instance that retries a claim after an error (its first write may have landed unseen)
+    gets it again with the same token; another token, or none, is a redelivery."""
+    first, second = make_store(), make_store()
+    assert first.claim_event("Ev0TOKEN", "token-a") is True
+    assert first.claim_event("Ev0TOKEN", "token-a") is True  # the retry: still ours
+    assert second.claim_event("Ev0TOKEN", "token-b") is False
+    assert second.claim_event("Ev0TOKEN") is False
+
+
 def test_claims_expire(make_store):
     """Claims expire."""
     now = [1_800_000_000.0]
