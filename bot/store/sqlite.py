@@ -11,7 +11,9 @@ import json
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from bot.counting.model import DROPPED, ChannelSettings, Tally
 from bot.ids import check_id, check_ts
@@ -110,18 +112,24 @@ class SqliteStore(BufferedStore):
             raise sqlite3.ProgrammingError("store fechado")
         return self._db
 
-    def _transaction(self, statements: list[tuple[str, tuple]]) -> list[int]:
-        """Run statements in one immediate transaction; their row counts."""
+    @contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        """One immediate (write-locking) transaction around the block: committed when it ends,
+        rolled back when it raises."""
         with self._db_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                counts = [conn.execute(sql, args).rowcount for sql, args in statements]
+                yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-            return counts
+
+    def _transaction(self, statements: list[tuple[str, tuple]]) -> list[int]:
+        """Run statements in one immediate transaction; their row counts."""
+        with self._immediate() as conn:
+            return [conn.execute(sql, args).rowcount for sql, args in statements]
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._db_lock:
@@ -239,31 +247,24 @@ class SqliteStore(BufferedStore):
                        keep_alert: bool):
         key = (check_id(team_id, "team_id"), check_id(channel_id, "channel_id"),
                check_ts(thread_ts, "thread_ts"))
-        with self._db_lock:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "SELECT entries, last_alert_at, last_alert_negatives FROM threads "
-                    "WHERE team_id = ? AND channel_id = ? AND thread_ts = ?", key).fetchone()
-                state = ThreadState() if row is None else ThreadState(
-                    entries_from_list(json.loads(row[0])), row[1], row[2])
-                new_state, result = change(state)
-                if new_state != state:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO threads (team_id, channel_id, thread_ts, entries, "
-                        "last_alert_at, last_alert_negatives, expires_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (*key, json.dumps(entries_to_list(new_state)), new_state.last_alert_at,
-                         new_state.last_alert_negatives, self.clock() + THREAD_TTL_S))
-                if keep_alert and result is not None:
-                    for sql, args in self._alert_statements(result):
-                        conn.execute(sql, args)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
+        with self._immediate() as conn:
+            row = conn.execute(
+                "SELECT entries, last_alert_at, last_alert_negatives FROM threads "
+                "WHERE team_id = ? AND channel_id = ? AND thread_ts = ?", key).fetchone()
+            state = ThreadState() if row is None else ThreadState(
+                entries_from_list(json.loads(row[0])), row[1], row[2])
+            new_state, result = change(state)
+            if new_state != state:
+                conn.execute(
+                    "INSERT OR REPLACE INTO threads (team_id, channel_id, thread_ts, entries, "
+                    "last_alert_at, last_alert_negatives, expires_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*key, json.dumps(entries_to_list(new_state)), new_state.last_alert_at,
+                     new_state.last_alert_negatives, self.clock() + THREAD_TTL_S))
+            if keep_alert and result is not None:
+                for sql, args in self._alert_statements(result):
+                    conn.execute(sql, args)
+        return result
 
     def _put_alert(self, alert: Alert) -> tuple[str, tuple]:
         return ("INSERT OR REPLACE INTO alerts (team_id, alert_id, fields, pending, created_at) "
@@ -295,23 +296,15 @@ class SqliteStore(BufferedStore):
 
     def _change_alert(self, team_id: str, alert_id: str, change) -> Alert | None:
         """Apply ``change(alert) -> (alert, extra statements)`` in one transaction."""
-        with self._db_lock:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute("SELECT fields FROM alerts WHERE team_id = ? AND alert_id = ?",
-                                   (team_id, alert_id)).fetchone()
-                if row is None:
-                    conn.execute("ROLLBACK")
-                    return None
-                alert, extra = change(alert_from_fields(json.loads(row[0])))
-                for sql, args in [self._put_alert(alert), *extra]:
-                    conn.execute(sql, args)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return alert
+        with self._immediate() as conn:
+            row = conn.execute("SELECT fields FROM alerts WHERE team_id = ? AND alert_id = ?",
+                               (team_id, alert_id)).fetchone()
+            if row is None:
+                return None  # nothing was written: the commit is empty
+            alert, extra = change(alert_from_fields(json.loads(row[0])))
+            for sql, args in [self._put_alert(alert), *extra]:
+                conn.execute(sql, args)
+        return alert
 
     def resolve_alert(self, team_id: str, alert_id: str, state: str, user_id: str,
                       at: float) -> Alert | None:
@@ -345,20 +338,13 @@ class SqliteStore(BufferedStore):
 
     def warn_channel_once(self, team_id: str, channel_id: str) -> str | None:
         """Mark the moderators' channel's breakage told; who set it, the first time only."""
-        with self._db_lock:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "SELECT channel_set_by FROM moderation_settings WHERE team_id = ? AND "
-                    "channel_id = ? AND channel_warned = 0", (team_id, channel_id)).fetchone()
-                if row is not None:
-                    conn.execute("UPDATE moderation_settings SET channel_warned = 1 "
-                                 "WHERE team_id = ?", (team_id,))
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._immediate() as conn:
+            row = conn.execute(
+                "SELECT channel_set_by FROM moderation_settings WHERE team_id = ? AND "
+                "channel_id = ? AND channel_warned = 0", (team_id, channel_id)).fetchone()
+            if row is not None:
+                conn.execute("UPDATE moderation_settings SET channel_warned = 1 "
+                             "WHERE team_id = ?", (team_id,))
         return row[0] if row is not None else None
 
     def clear_channel_warning(self, team_id: str, channel_id: str) -> None:
