@@ -30,6 +30,7 @@ MAX_CHARS = 40_000
 RETRY_AFTER_FULL_S = 1
 RETRY_AFTER_LOADING_S = 5
 BACKEND_HEADER = "X-Sentiment-Backend"
+RUNTIME_HEADER = "X-Sentiment-Runtime"
 MODEL_HEADER = "X-Sentiment-Model"
 
 PRESENTATION = (
@@ -72,6 +73,7 @@ class ClassifyResponse(BaseModel):
 
     model: str
     backend: str
+    runtime: str = Field(description="torch|onnx|onnx-int8|lexicon")
     results: list[Result]
 
 
@@ -113,6 +115,7 @@ class ServiceState:
             self.backend, self.batcher = backend, batcher
         self.metrics.track_queue(lambda: batcher.queue_depth)
         self.metrics.ready.set(1)
+        self.metrics.runtime.labels(backend.name, backend.runtime).set(1)
         if not self.loaded.done():
             self.loaded.set_result(backend)
         log.info("ready: backend %s, model %s", backend.name, backend.model)
@@ -259,7 +262,8 @@ def _register_routes(app: FastAPI, state: ServiceState) -> None:  # pylint: disa
         return backend, results
 
     def backend_headers(backend: Backend) -> dict[str, str]:
-        return {BACKEND_HEADER: backend.name, MODEL_HEADER: backend.model}
+        return {BACKEND_HEADER: backend.name, RUNTIME_HEADER: backend.runtime,
+                MODEL_HEADER: backend.model}
 
     @app.get("/", summary="Apresentação")
     async def index() -> dict:
@@ -290,7 +294,7 @@ def _register_routes(app: FastAPI, state: ServiceState) -> None:  # pylint: disa
         """Classify 1 to 64 texts; results come in input order."""
         backend, results = await classify(body.texts)
         return JSONResponse({"model": backend.model, "backend": backend.name,
-                             "results": [result.to_dict() for result in results]},
+                             "runtime": backend.runtime, "results": [result.to_dict() for result in results]},
                             headers=backend_headers(backend))
 
     @app.get("/healthz", summary="Vivo")
@@ -299,6 +303,7 @@ def _register_routes(app: FastAPI, state: ServiceState) -> None:  # pylint: disa
         backend = state.backend
         return {"status": "ok", "ready": state.ready,
                 "backend": backend.name if backend else None,
+                "runtime": backend.runtime if backend else state.settings.model.runtime,
                 "model": backend.model if backend else state.settings.model.model}
 
     @app.get("/readyz", summary="Pronto", responses={503: {}})
@@ -306,7 +311,8 @@ def _register_routes(app: FastAPI, state: ServiceState) -> None:  # pylint: disa
         """200 once the model is loaded, else 503."""
         backend = state.backend
         if state.ready and backend is not None:
-            return JSONResponse({"status": "ready", "backend": backend.name, "model": backend.model})
+            return JSONResponse({"status": "ready", "backend": backend.name,
+                                 "runtime": backend.runtime, "model": backend.model})
         if state.error is not None:
             return JSONResponse({"status": "failed", "detail": str(state.error)}, status_code=503)
         return JSONResponse({"status": "loading"}, status_code=503,

@@ -46,6 +46,9 @@ class ServiceMetrics:
         self.queue_full = Counter(
             "sentimento_queue_full_rejections", "Requests answered 503 because the queue was full.",
             registry=self.registry)
+        self.runtime = Gauge(
+            "sentimento_model_runtime", "1 for the backend and runtime (torch, onnx, onnx-int8, "
+            "lexicon) that answers.", ["backend", "runtime"], registry=self.registry)
         self.ready = Gauge(
             "sentimento_model_ready", "1 once the model is loaded and the service takes work.",
             registry=self.registry)
