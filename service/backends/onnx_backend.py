@@ -96,8 +96,8 @@ class OnnxBackend:
             self._tokenizer.enable_padding(pad_id=pad_id,
                                            pad_token=self._tokenizer.id_to_token(pad_id) or "<pad>")
         self.threads = threads or available_cpus()
-        self._session = self._open(onnxruntime, model_file)
-        self._inputs = [item.name for item in self._session.get_inputs()]
+        self.session = self._open(onnxruntime, model_file)
+        self.inputs = [item.name for item in self.session.get_inputs()]
         self._shrink = onnxruntime.RunOptions()
         self._shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self.predict(["aquecendo o modelo"])  # the first run allocates: not a user's wait
@@ -135,7 +135,7 @@ class OnnxBackend:
                                            dtype=np.int64),
                 "token_type_ids": np.zeros_like(ids)}
         big = ids.size > SHRINK_AFTER_TOKENS
-        logits = self._session.run(None, {name: feed[name] for name in self._inputs},
+        logits = self.session.run(None, {name: feed[name] for name in self.inputs},
                                    self._shrink if big else None)[0].astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
