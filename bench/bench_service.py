@@ -314,6 +314,8 @@ def run_clients(port: int, texts: list[str], clients: int, seconds: float, warm:
     if load.errors:
         raise RuntimeError(f"{len(load.errors)} requests failed: {sorted(set(load.errors))}")
     counted = [latency for end, latency in load.done if began + warm <= end <= load.stop_at]
+    if not counted:  # nothing finished in the window (a warm-up on a slow, busy machine)
+        return {"msg_s": 0.0, "p50_ms": float("nan"), "requests": 0, "probes": probes}
     return {"msg_s": clients / statistics.fmean(counted), "p50_ms": statistics.median(counted) * 1000,
             "requests": len(counted), "probes": probes}
 
