@@ -1,4 +1,5 @@
-"""``python -m service``: serve the model over HTTP; ``python -m service classify "texto"``: one-off check.
+"""``python -m service``: serve the model over HTTP; ``python -m service classify "texto"``: one-off check;
+``python -m service export --model M --out DIR``: export the model to ONNX once (see :mod:`service.export`).
 
 Exit status: 0 on a clean stop, 1 when the model cannot be loaded, 2 on a
 configuration error (one message, no traceback).
@@ -25,7 +26,34 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="serve HTTP em HOST:PORT (padrão)")
     classify = commands.add_parser("classify", help="classifica textos e imprime o resultado em JSON")
     classify.add_argument("texts", nargs="+", metavar="texto")
+    export = commands.add_parser(
+        "export", help="exporta o modelo para o ONNX Runtime (uma vez, antes de servir)",
+        description="Exporta um classificador de sentimento para ONNX (e quantiza em int8), "
+                    "compara o resultado com o modelo original em textos de amostra e só grava "
+                    "DIR se os rótulos concordarem em pelo menos 99%% deles. Depois: "
+                    "SENTIMENT_RUNTIME=<runtime> SENTIMENT_MODEL=DIR python -m service")
+    export.add_argument("--model", required=True, metavar="MODELO",
+                        help="id do Hugging Face Hub ou diretório salvo com save_pretrained")
+    export.add_argument("--out", required=True, metavar="DIR", help="diretório de saída")
+    export.add_argument("--runtime", choices=("onnx-int8", "onnx"), default="onnx-int8",
+                        help="onnx-int8 (pesos int8, padrão) ou onnx (fp32)")
+    export.add_argument("--force", action="store_true",
+                        help="grava mesmo se a concordância ficar abaixo de 99%% (modelos de teste "
+                             "com pesos aleatórios)")
     return parser
+
+
+def export_command(args: argparse.Namespace) -> int:
+    """Export, check and write the ONNX model; 1 when it cannot be done or the gate refuses."""
+    # pylint: disable=import-outside-toplevel  # keep `--help` and settings errors fast
+    from service.export import ExportError, export_model
+
+    try:
+        export_model(args.model, args.out, runtime=args.runtime, force=args.force)
+    except ExportError as exc:
+        print(f"Erro: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def classify_command(settings: ServiceSettings, texts: list[str]) -> int:
@@ -93,6 +121,13 @@ def serve(settings: ServiceSettings) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "export":  # needs no service settings
+        try:
+            configure_logging()
+        except SettingsError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        return export_command(args)
     try:
         settings = ServiceSettings.from_env()
         configure_logging()  # LOG_LEVEL, LOG_FORMAT

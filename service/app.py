@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_FULL_S = 1
 RETRY_AFTER_LOADING_S = 5
 BACKEND_HEADER = "X-Sentiment-Backend"
+RUNTIME_HEADER = "X-Sentiment-Runtime"
 MODEL_HEADER = "X-Sentiment-Model"
 
 PRESENTATION = (
@@ -73,6 +74,7 @@ class ClassifyResponse(BaseModel):
 
     model: str
     backend: str
+    runtime: str = Field(description="torch|onnx|onnx-int8|lexicon")
     results: list[Result]
 
 
@@ -114,6 +116,7 @@ class ServiceState:
             self.backend, self.batcher = backend, batcher
         self.metrics.track_queue(lambda: batcher.queue_depth)
         self.metrics.ready.set(1)
+        self.metrics.runtime.labels(backend.name, backend.runtime).set(1)
         if not self.loaded.done():
             self.loaded.set_result(backend)
         log.info("ready: backend %s, model %s", backend.name, backend.model)
@@ -312,7 +315,8 @@ def _rejected_message(exc: TextRejectedError, field: str | None) -> str:
 
 def backend_headers(backend: Backend) -> dict[str, str]:
     """The headers naming who answered: ``X-Sentiment-Backend`` and ``X-Sentiment-Model``."""
-    return {BACKEND_HEADER: backend.name, MODEL_HEADER: backend.model}
+    return {BACKEND_HEADER: backend.name, RUNTIME_HEADER: backend.runtime,
+            MODEL_HEADER: backend.model}
 
 
 # --- Routes -------------------------------------------------------------------------------------
@@ -356,6 +360,7 @@ async def classify_texts(body: ClassifyRequest, state: State) -> Response:
     """Classify 1 to 64 texts; results come in input order."""
     backend, results = await classify(state, body.texts, field="texts")
     return JSONResponse({"model": backend.model, "backend": backend.name,
+                         "runtime": backend.runtime,
                          "results": [result.to_dict() for result in results]},
                         headers=backend_headers(backend))
 
@@ -366,6 +371,7 @@ async def healthz(state: State) -> dict:
     backend = state.backend
     return {"status": "ok", "ready": state.ready,
             "backend": backend.name if backend else None,
+            "runtime": backend.runtime if backend else state.settings.model.runtime,
             "model": backend.model if backend else state.settings.model.model}
 
 
@@ -374,7 +380,8 @@ async def readyz(state: State) -> JSONResponse:
     """200 once the model is loaded, else 503."""
     backend = state.backend
     if state.ready and backend is not None:
-        return JSONResponse({"status": "ready", "backend": backend.name, "model": backend.model})
+        return JSONResponse({"status": "ready", "backend": backend.name,
+                             "runtime": backend.runtime, "model": backend.model})
     if state.error is not None:
         return JSONResponse({"status": "failed", "detail": str(state.error)}, status_code=503)
     return JSONResponse({"status": "loading"}, status_code=503,

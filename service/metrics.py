@@ -56,6 +56,9 @@ class ServiceMetrics:
             "Requests refused before their body was read in full: 'too_large' (413) or "
             "'bad_length' (400, malformed Content-Length).",
             ["reason"], registry=self.registry)
+        self.runtime = Gauge(
+            "sentimento_model_runtime", "1 for the backend and runtime (torch, onnx, onnx-int8, "
+            "lexicon) that answers.", ["backend", "runtime"], registry=self.registry)
         self.ready = Gauge(
             "sentimento_model_ready", "1 once the model is loaded and the service takes work.",
             registry=self.registry)

