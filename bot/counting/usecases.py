@@ -33,10 +33,14 @@ def take_message(counter: MessageCounter, body: Mapping[str, Any], event: Mappin
     if not (valid_id(team_id) and valid_id(channel_id) and valid_ts(ts)):
         log.warning("message event without a valid team id, channel id or ts skipped")
         return IGNORED
+    try:
+        day = message_day(ts, timezone)
+    except (ValueError, OverflowError, OSError):  # a ts no calendar holds
+        log.warning("message event with an impossible ts skipped")
+        return IGNORED
     thread_ts = event.get("thread_ts")
-    message = PendingMessage(team_id=team_id, channel_id=channel_id,
-                             day=message_day(ts, timezone), text=event["text"], ts=ts,
-                             thread_ts=thread_ts if valid_ts(thread_ts) else None)
+    message = PendingMessage(team_id=team_id, channel_id=channel_id, day=day, text=event["text"],
+                             ts=ts, thread_ts=thread_ts if valid_ts(thread_ts) else None)
     event_id = body.get("event_id")
     refusal = counter.offer(message, event_id if isinstance(event_id, str) else None)
     return ACCEPTED if refusal is None else refusal

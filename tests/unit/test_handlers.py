@@ -4,11 +4,13 @@ is answered in the ack itself, everything else is acked empty at once."""
 from __future__ import annotations
 
 from unittest.mock import Mock
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.command import Subcommand, SubcommandHelp
+from bot.counting.usecases import IGNORED, take_message
 from bot.slack import RetryingRespond
 from handlers import ack_now
 from handlers.command import ack_command, never_busy, run_command
@@ -113,3 +115,11 @@ def test_an_answer_rate_limited_by_slack_is_sent_again_after_retry_after():
     gave_up = RetryingRespond(respond, budget_s=5, sleep=lambda s: now.__setitem__(0, now[0] + s),
                               clock=lambda: now[0])(text="oi")
     assert gave_up is limited and respond.call_count == 3  # at 0, 2 and 4 s; 6 s is past 5
+
+
+def test_a_message_with_a_ts_no_calendar_holds_is_ignored_not_a_500():
+    """A ts of 12 digits (year 33658) passes the id checks but has no date: ignored (200),
+    before the counter is reached (there is none here)."""
+    event = {"type": "message", "channel": "C0GERAL", "user": "U0USER1", "channel_type": "channel",
+             "text": "Adorei o resultado!", "ts": "999999999999.000001"}
+    assert take_message(None, {"team_id": "T0001"}, event, None, ZoneInfo("UTC")) == IGNORED
