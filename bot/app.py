@@ -87,7 +87,7 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
     Calls ``auth.test`` once (Bolt's token verification) to learn the bot's own ids.
     """
     timezone = ZoneInfo(settings.timezone)
-    deps = Deps(classifier=classifier, store=store, timezone=timezone, today=today_in(timezone))
+    deps = Deps(classifier=classifier, store=store, today=today_in(timezone))
     subcommands = [*reports.subcommands(deps), *subcommands, *moderation.subcommands(deps)]
     if home_sections is None:
         home_sections = reports.home_section(deps)

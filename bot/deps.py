@@ -10,10 +10,9 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from bot.classify.port import Classifier
-from bot.store.base import Store
+from bot.store.base import Clock, Store
 
 Today = Callable[[], dt.date]
-Clock = Callable[[], float]
 
 
 def today_in(timezone: ZoneInfo) -> Today:
@@ -23,11 +22,11 @@ def today_in(timezone: ZoneInfo) -> Today:
 
 @dataclass(frozen=True)
 class Deps:
-    """The bot's dependencies: the classifier, the store, the workspace's time zone, clocks."""
+    """The bot's dependencies: the classifier, the store, today's date in the workspace's time
+    zone, the clock."""
 
     classifier: Classifier
     store: Store
-    timezone: ZoneInfo
     today: Today
     clock: Clock = time.time
     charts: bool = True  # post the chart image with shared reports and digests

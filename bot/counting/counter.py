@@ -169,10 +169,6 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
             [self._backlog[0].since] if self._backlog else [])
         return min(times) if times else None
 
-    def submit(self, message: PendingMessage) -> bool:
-        """:meth:`offer` without an event id; True when accepted."""
-        return self.offer(message) is None
-
     def add_listener(self, listener: Classified) -> None:
         """Call ``listener(messages, results)`` after each batch is recorded."""
         self._listeners.append(listener)

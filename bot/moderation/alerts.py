@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Callable, Sequence
+from typing import Sequence
 
 from slack_sdk import WebClient
 
@@ -27,12 +27,11 @@ from bot.moderation.rules import (
     manual_flag, new_alert_id, observe_all,
 )
 from bot.slack import slack_error
-from bot.store.base import ModerationStore
+from bot.store.base import Clock, ModerationStore
 from service.labels import Classification
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 ThreadKey = tuple[str, str, str]  # team, channel, root ts
 
 # chat.postMessage errors that mean the moderators' channel cannot take alerts until someone
