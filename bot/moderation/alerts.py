@@ -183,7 +183,7 @@ def _thread_change(team: str, channel: str, root: str, entries: Sequence[ThreadE
         if flag is None:
             return new_state, None
         return new_state, Alert(alert_id=alert_id, team_id=team, channel_id=channel,
-                                thread_ts=root, message_ts=root, negatives=flag.negatives,
+                                message_ts=root, negatives=flag.negatives,
                                 span_s=flag.span_s, created_at=now)
 
     return change
@@ -228,9 +228,8 @@ def flag_thread(store: ModerationStore, client: WebClient, flagged: FlaggedMessa
             return state, None
         flag = manual_flag(state, now, rule)
         return (dataclasses.replace(state, last_alert_at=now, last_alert_negatives=flag.negatives),
-                Alert(alert_id=alert_id, team_id=team, channel_id=channel, thread_ts=str(root),
-                      message_ts=str(ts), negatives=flag.negatives, span_s=flag.span_s,
-                      created_at=now, manual=True, flagged_by=flagged.user_id))
+                Alert(alert_id=alert_id, team_id=team, channel_id=channel, message_ts=str(ts),
+                      negatives=flag.negatives, span_s=flag.span_s, created_at=now, manual=True, flagged_by=flagged.user_id))
 
     alert = store.update_thread_and_alert(team, channel, str(root), change)
     if alert is not None:

@@ -23,7 +23,9 @@ from service.labels import NEGATIVE
 COOLDOWN_S = 6 * 3600
 MAX_ENTRIES = 200  # hard bound on a thread's stored entries, whatever the window
 MAX_PENDING_ALERTS = 50
-THREAD_TTL_S = 7 * 86_400  # a thread untouched this long is forgotten
+# A thread untouched this long is forgotten: longer than the widest window (24 h) plus the
+# cool-down (6 h), so a quiet thread is never judged on a partial memory of its last day.
+THREAD_TTL_S = 3 * 86_400
 ALERT_STATES = ("open", "acknowledged", "false_alarm")
 
 
@@ -94,8 +96,7 @@ class Alert:  # pylint: disable=too-many-instance-attributes  # one stored recor
     alert_id: str
     team_id: str
     channel_id: str
-    thread_ts: str
-    message_ts: str  # what the permalink points at (the flagged message for a manual flag)
+    message_ts: str  # what the permalink points at (the thread's root; the flagged message for a manual flag)
     negatives: int
     span_s: float
     created_at: float

@@ -9,11 +9,12 @@ import time
 from typing import Mapping
 
 from bot.store.base import (
-    BufferedStore, ChannelSwitches, Claims, ModerationStore, Store, StoreClosedError, TallyStore,
+    BufferedStore, ChannelSwitches, Claims, ModerationStore, Retention, Store, StoreClosedError,
+    TallyStore,
 )
 from bot.store.settings import StoreSettings
 
-__all__ = ["BufferedStore", "ChannelSwitches", "Claims", "ModerationStore", "Store",
+__all__ = ["BufferedStore", "ChannelSwitches", "Claims", "ModerationStore", "Retention", "Store",
            "StoreClosedError", "StoreSettings", "TallyStore", "open_store"]
 
 
@@ -34,8 +35,12 @@ def open_store(environ: Mapping[str, str] | None = None, *,
         return FirestoreStore(client, flush_interval=settings.flush_interval,
                               claim_ttl_s=settings.claim_ttl_s,
                               channel_cache_s=settings.channel_cache_s,
-                              timeout_s=settings.timeout_s, clock=clock)
+                              timeout_s=settings.timeout_s, clock=clock,
+                              alert_retention_days=settings.alert_retention_days,
+                              tally_retention_days=settings.tally_retention_days)
     from bot.store.sqlite import SqliteStore
 
     return SqliteStore(settings.sqlite_path, flush_interval=settings.flush_interval,
-                       claim_ttl_s=settings.claim_ttl_s, clock=clock)
+                       claim_ttl_s=settings.claim_ttl_s, clock=clock,
+                       alert_retention_days=settings.alert_retention_days,
+                       tally_retention_days=settings.tally_retention_days)

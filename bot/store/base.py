@@ -5,6 +5,10 @@ What is kept: per workspace, channel and day, the count of messages per label an
 of the model's scores per label; per channel, two switches (paused, weekly digest); short-lived
 claims (Slack event ids, digests sent); moderation settings, thread states and alerts. Never
 message text: :class:`bot.counting.model.Observation` carries none, and nothing here accepts any.
+
+Every kind of record but the settings has a retention (:data:`RECORD_KINDS`, the README's
+"What is stored"): Firestore deletes it by a TTL policy on its ``expires_at`` field, and
+:meth:`Store.purge_expired` deletes it on both stores (SQLite, and the emulator, which has no TTL).
 """
 
 from __future__ import annotations
@@ -32,6 +36,18 @@ Clock = Callable[[], float]
 TallyKey = tuple[str, str, str]
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+DAY_S = 86_400
+DEFAULT_ALERT_RETENTION_DAYS = 90
+DEFAULT_TALLY_RETENTION_DAYS = 400  # a year of reports, and a month to spare
+DIGEST_CLAIM_TTL_S = 60 * DAY_S
+
+# Every kind of record the store keeps, as App Home ("O que guardo") and the README name them;
+# ``purge_expired`` answers its counts under these keys (settings are kept while installed).
+RECORD_KINDS = ("tallies", "switches", "moderation_settings", "threads", "alerts",
+                "event_claims", "digest_claims", "write_markers")
+EXPIRING_KINDS = ("tallies", "threads", "alerts", "event_claims", "digest_claims",
+                  "write_markers")
 ThreadChange = Callable[[ThreadState], tuple[ThreadState, Any]]
 ThreadAlertChange = Callable[[ThreadState], tuple[ThreadState, "Alert | None"]]
 
@@ -151,7 +167,18 @@ class ModerationStore(Protocol):
         """Alerts waiting for a moderators' channel, newest first."""
 
 
-class Store(TallyStore, ChannelSwitches, Claims, ModerationStore, Protocol):
+class Retention(Protocol):
+    """Deleting what has outlived its retention (see the README's "What is stored")."""
+
+    def purge_expired(self, now: float | None = None) -> dict[str, int]:
+        """Delete every record whose retention ended at ``now`` (default: the store's clock):
+        tallies of days more than ``TALLY_RETENTION_DAYS`` old, alerts older than
+        ``ALERT_RETENTION_DAYS``, thread states untouched for ``THREAD_TTL_S``, expired event
+        and digest claims. Returns how many records of each kind (:data:`EXPIRING_KINDS`) went.
+        Idempotent; safe while other instances write."""
+
+
+class Store(TallyStore, ChannelSwitches, Claims, ModerationStore, Retention, Protocol):
     """Everything the bot keeps. Two implementations: Firestore and SQLite.
 
     Callers ask for the narrow interface they use (:class:`TallyStore`, :class:`ChannelSwitches`,
@@ -249,6 +276,12 @@ def check_observation(obs: Observation) -> None:
     dt.date.fromisoformat(obs.day)
     if obs.label not in LABELS and obs.label != DROPPED:
         raise ValueError(f"rótulo inválido: {obs.label!r}")
+
+
+def tally_cutoff(now: float, retention_days: int) -> dt.date:
+    """The first day whose counts are still kept at ``now`` (UTC): days before it expired."""
+    today = dt.datetime.fromtimestamp(now, tz=dt.timezone.utc).date()
+    return today - dt.timedelta(days=retention_days)
 
 
 def iter_days(start: dt.date, end: dt.date) -> Iterable[dt.date]:

@@ -10,11 +10,16 @@ Layout (see the README's "What is stored"):
   a week is 7 reads).
 - ``moderation/{team}``: the moderation settings, the ``false_alarms`` count, who set the
   moderators' channel (``channel_set_by``) and whether its breakage was told (``channel_warned``);
-  ``moderation/{team}/alerts/{alert id}``: alerts (ids, counts, times, state; no text).
+  ``moderation/{team}/alerts/{alert id}``: alerts (ids, counts, times, state; no text) with an
+  ``expires_at`` (``ALERT_RETENTION_DAYS`` after its creation).
 - ``threads/{team}:{channel}:{thread ts}``: a thread's recent ``entries`` (``ts``, ``negative``)
   and its last alert, changed in a transaction (two instances never both alert); ``expires_at``.
 - ``event_claims/{event id}``, ``digest_claims/{team}:{channel}:{week}``,
   ``tally_writes/{chunk id}``: claims with an ``expires_at`` field for a TTL policy.
+
+Month and team-day documents carry an ``expires_at``: ``TALLY_RETENTION_DAYS`` after their last
+day. Every ``expires_at`` is a timestamp for a TTL policy (``scripts/firestore-ttl.sh``);
+:meth:`FirestoreStore.purge_expired` deletes the same documents itself (the emulator has no TTL).
 
 Counts are written with ``Increment`` in batched writes, one per ``FLUSH_INTERVAL``. Each
 batch also creates a ``tally_writes/{chunk id}`` document: if a commit is retried after a
@@ -45,7 +50,8 @@ from bot.moderation.rules import (
     ThreadState,
 )
 from bot.store.base import (
-    BufferedStore, Chunk, Clock, TallyKey, ThreadAlertChange, ThreadChange,
+    DAY_S, DEFAULT_ALERT_RETENTION_DAYS, DEFAULT_TALLY_RETENTION_DAYS, DIGEST_CLAIM_TTL_S,
+    EXPIRING_KINDS, BufferedStore, Chunk, Clock, TallyKey, ThreadAlertChange, ThreadChange,
     alert_from_fields, alert_to_fields, check_state, counts_false_alarm, iter_days,
     moderation_changes, resolved, settings_from_fields,
 )
@@ -57,9 +63,12 @@ CHANNELS, MONTHS, TEAMS, TEAM_DAYS = "channels", "months", "teams", "days"
 EVENT_CLAIMS, DIGEST_CLAIMS, TALLY_WRITES = "event_claims", "digest_claims", "tally_writes"
 MODERATION, ALERTS, THREADS = "moderation", "alerts", "threads"
 TTL_FIELD = "expires_at"
-DIGEST_CLAIM_TTL_S = 60 * 86_400
 WRITE_MARKER_TTL_S = 7 * 86_400
 MAX_BATCH_WRITES = 500
+# The collections purge_expired reads, by kind: (parent collection or None, collection).
+_EXPIRING = {"tallies": [(CHANNELS, MONTHS), (TEAMS, TEAM_DAYS)], "threads": [(None, THREADS)],
+             "alerts": [(MODERATION, ALERTS)], "event_claims": [(None, EVENT_CLAIMS)],
+             "digest_claims": [(None, DIGEST_CLAIMS)], "write_markers": [(None, TALLY_WRITES)]}
 TRANSACTION_ATTEMPTS = 20  # a busy thread: several instances change its document at once
 
 _SAFE_DOC_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
@@ -70,6 +79,13 @@ def doc_id(key: str) -> str:
     if _SAFE_DOC_ID.match(key) and not key.startswith("__") and key not in (".", ".."):
         return key
     return "h-" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def last_day_of(month: str) -> str:
+    """The last day (``YYYY-MM-DD``) of ``month`` (``YYYY-MM``)."""
+    first = dt.date.fromisoformat(month + "-01")
+    following = (first + dt.timedelta(days=31)).replace(day=1)
+    return (following - dt.timedelta(days=1)).isoformat()
 
 
 def make_client(project: str | None, emulator_host: str | None = None,
@@ -92,10 +108,14 @@ class FirestoreStore(BufferedStore):
 
     def __init__(self, client: firestore.Client, *, flush_interval: float = 2.0,
                  claim_ttl_s: int = 86_400, channel_cache_s: float = 10.0,
-                 timeout_s: float = 10.0, clock: Clock = time.time, owns_client: bool = True):
+                 timeout_s: float = 10.0, clock: Clock = time.time, owns_client: bool = True,
+                 alert_retention_days: int = DEFAULT_ALERT_RETENTION_DAYS,
+                 tally_retention_days: int = DEFAULT_TALLY_RETENTION_DAYS):
         super().__init__(flush_interval, clock)
         self.client = client
         self.claim_ttl_s = claim_ttl_s
+        self.alert_retention_days = alert_retention_days
+        self.tally_retention_days = tally_retention_days
         self.channel_cache_s = channel_cache_s
         self.timeout_s = timeout_s
         self._owns_client = owns_client
@@ -108,6 +128,18 @@ class FirestoreStore(BufferedStore):
 
     def _expiry(self, ttl_s: float) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.clock() + ttl_s, tz=dt.timezone.utc)
+
+    def _day_expiry(self, day: str) -> dt.datetime:
+        """When the counts of ``day`` expire: midnight UTC after ``TALLY_RETENTION_DAYS`` days
+        (see :func:`bot.store.base.tally_cutoff`)."""
+        date = dt.date.fromisoformat(day) + dt.timedelta(days=self.tally_retention_days + 1)
+        return dt.datetime(date.year, date.month, date.day, tzinfo=dt.timezone.utc)
+
+    def _alert_doc(self, alert: Alert) -> dict[str, Any]:
+        """An alert's stored fields, with ``pending`` (queried) and ``expires_at``."""
+        expires = dt.datetime.fromtimestamp(
+            alert.created_at + self.alert_retention_days * DAY_S, tz=dt.timezone.utc)
+        return {**alert_to_fields(alert), "pending": alert.pending, TTL_FIELD: expires}
 
     # -- claims ------------------------------------------------------------------------------
     def _claim(self, ref: firestore.DocumentReference, ttl_s: float,
@@ -220,11 +252,12 @@ class FirestoreStore(BufferedStore):
                      {TTL_FIELD: self._expiry(WRITE_MARKER_TTL_S)})
         for (team, channel, month), days in months.items():
             batch.set(self._month_ref(team, channel, month),
-                      {"team_id": team, "channel_id": channel, "month": month, "days": days},
-                      merge=True)
+                      {"team_id": team, "channel_id": channel, "month": month, "days": days,
+                       TTL_FIELD: self._day_expiry(last_day_of(month))}, merge=True)
         for (team, day), channels in team_days.items():
             batch.set(self._team_day_ref(team, day),
-                      {"team_id": team, "day": day, "channels": channels}, merge=True)
+                      {"team_id": team, "day": day, "channels": channels,
+                       TTL_FIELD: self._day_expiry(day)}, merge=True)
         try:
             batch.commit(**self._rpc())
         except gexc.AlreadyExists:
@@ -258,12 +291,14 @@ class FirestoreStore(BufferedStore):
 
     # -- channel switches ----------------------------------------------------------------
     def channel_settings(self, team_id: str, channel_id: str) -> ChannelSettings:
-        """A channel's switches, cached for ``CHANNEL_CACHE_SECONDS`` (every message asks)."""
+        """A channel's switches, cached for ``CHANNEL_CACHE_SECONDS`` (every message asks): a
+        change made through this instance is seen at once, one made through another instance
+        within that time (by the store's clock; a clock that went back refreshes the cache)."""
         key = (team_id, channel_id)
-        now = time.monotonic()
+        now = self.clock()
         with self._cache_lock:
             cached = self._cache.get(key)
-        if cached is not None and now - cached[0] < self.channel_cache_s:
+        if cached is not None and 0 <= now - cached[0] < self.channel_cache_s:
             return cached[1]
         snap = self._channel_ref(check_id(team_id, "team_id"),
                                  check_id(channel_id, "channel_id")).get(**self._rpc())
@@ -349,15 +384,14 @@ class FirestoreStore(BufferedStore):
                     TTL_FIELD: self._expiry(THREAD_TTL_S)})
             if keep_alert and result is not None:
                 transaction.create(self._alert_ref(result.team_id, result.alert_id),
-                                   {**alert_to_fields(result), "pending": result.pending})
+                                   self._alert_doc(result))
             return result
 
         return self._transact(run)
 
     def add_alert(self, alert: Alert) -> None:
         """Keep a new alert; only the newest pending ones are kept (older ones deleted)."""
-        self._alert_ref(alert.team_id, alert.alert_id).set(
-            {**alert_to_fields(alert), "pending": alert.pending}, **self._rpc())
+        self._alert_ref(alert.team_id, alert.alert_id).set(self._alert_doc(alert), **self._rpc())
         if alert.pending:
             self._trim_pending(alert.team_id)
 
@@ -380,7 +414,7 @@ class FirestoreStore(BufferedStore):
             if not snap.exists:
                 return None
             alert = change(alert_from_fields(snap.to_dict()), transaction)
-            transaction.set(ref, {**alert_to_fields(alert), "pending": alert.pending})
+            transaction.set(ref, self._alert_doc(alert))
             return alert
 
         return self._transact(run)
@@ -446,6 +480,34 @@ class FirestoreStore(BufferedStore):
             filter=firestore.FieldFilter("pending", "==", True))
         found = [alert_from_fields(snap.to_dict()) for snap in query.stream(**self._rpc())]
         return sorted(found, key=lambda a: a.created_at, reverse=True)
+
+    # -- retention -----------------------------------------------------------------------
+    def purge_expired(self, now: float | None = None) -> dict[str, int]:
+        """Delete every document whose ``expires_at`` is past (what the TTL policies do in
+        production, within a day or so; the emulator has none): one range query on
+        ``expires_at`` per collection, collection-scoped so that the automatic single-field
+        index serves it (sub-collections are reached through their parents' ids)."""
+        cutoff = dt.datetime.fromtimestamp(self.clock() if now is None else now,
+                                           tz=dt.timezone.utc)
+        deleted = dict.fromkeys(EXPIRING_KINDS, 0)
+        for kind, places in _EXPIRING.items():
+            for parent, name in places:
+                collections = ([self.client.collection(name)] if parent is None else
+                               [ref.collection(name) for ref in self.client.collection(
+                                   parent).list_documents(**self._rpc())])
+                for collection in collections:
+                    deleted[kind] += self._delete_expired(collection, cutoff)
+        return deleted
+
+    def _delete_expired(self, collection, cutoff: dt.datetime) -> int:
+        query = collection.where(filter=firestore.FieldFilter(TTL_FIELD, "<=", cutoff))
+        refs = [snap.reference for snap in query.stream(**self._rpc())]
+        for start in range(0, len(refs), MAX_BATCH_WRITES):
+            batch = self.client.batch()
+            for ref in refs[start:start + MAX_BATCH_WRITES]:
+                batch.delete(ref)
+            batch.commit(**self._rpc())
+        return len(refs)
 
     def _release(self) -> None:
         if self._owns_client:

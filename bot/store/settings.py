@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from bot.store.base import DEFAULT_ALERT_RETENTION_DAYS, DEFAULT_TALLY_RETENTION_DAYS
 from service.settings import EnvReader
 
 STORE_BACKENDS = ("firestore", "sqlite")
@@ -23,6 +24,8 @@ class StoreSettings:
     claim_ttl_s: int = 86_400
     channel_cache_s: float = 10.0
     timeout_s: float = 10.0
+    alert_retention_days: int = DEFAULT_ALERT_RETENTION_DAYS
+    tally_retention_days: int = DEFAULT_TALLY_RETENTION_DAYS
 
     @classmethod
     def read(cls, env: EnvReader) -> "StoreSettings":
@@ -44,6 +47,12 @@ class StoreSettings:
             claim_ttl_s=env.integer("EVENT_CLAIM_TTL", 86_400, 60, 30 * 86_400),
             channel_cache_s=env.number("CHANNEL_CACHE_SECONDS", 10.0, 0.0, 3600.0),
             timeout_s=env.number("FIRESTORE_TIMEOUT", 10.0, 0.5, 600.0),
+            # Alerts: 1 day to 10 years. Tallies: at least 62 days, what a 30-day report and
+            # the 30 days before it (its trend) read.
+            alert_retention_days=env.integer("ALERT_RETENTION_DAYS",
+                                             DEFAULT_ALERT_RETENTION_DAYS, 1, 3650),
+            tally_retention_days=env.integer("TALLY_RETENTION_DAYS",
+                                             DEFAULT_TALLY_RETENTION_DAYS, 62, 3650),
         )
 
     @classmethod

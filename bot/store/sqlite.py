@@ -21,9 +21,10 @@ from bot.moderation.rules import (
     MAX_PENDING_ALERTS, THREAD_TTL_S, Alert, ModerationRule, ModerationSettings, ThreadState,
 )
 from bot.store.base import (
-    BufferedStore, Chunk, Clock, ThreadAlertChange, ThreadChange, alert_from_fields,
-    alert_to_fields, check_state, counts_false_alarm, entries_from_list, entries_to_list,
-    moderation_changes, resolved, settings_from_fields,
+    DAY_S, DEFAULT_ALERT_RETENTION_DAYS, DEFAULT_TALLY_RETENTION_DAYS, DIGEST_CLAIM_TTL_S,
+    EXPIRING_KINDS, BufferedStore, Chunk, Clock, ThreadAlertChange, ThreadChange,
+    alert_from_fields, alert_to_fields, check_state, counts_false_alarm, entries_from_list,
+    entries_to_list, moderation_changes, resolved, settings_from_fields, tally_cutoff,
 )
 from service.labels import LABELS
 
@@ -73,7 +74,6 @@ _UPSERT = (
     "ON CONFLICT (team_id, channel_id, day) DO UPDATE SET "
     + ", ".join(f"{name} = {name} + excluded.{name}" for name in _FIELDS)
 )
-DIGEST_CLAIM_TTL_S = 60 * 86_400
 _RULE = [f.name for f in dataclasses.fields(ModerationRule)]
 # Columns added after a table's first release: (table, column, declaration).
 _ADDED_COLUMNS = [("channel_days", DROPPED, "INTEGER NOT NULL DEFAULT 0"),
@@ -87,10 +87,14 @@ class SqliteStore(BufferedStore):
     """:class:`bot.store.base.Store` on a SQLite file."""
 
     def __init__(self, path: str | Path, *, flush_interval: float = 2.0,
-                 claim_ttl_s: int = 86_400, clock: Clock = time.time):
+                 claim_ttl_s: int = 86_400, clock: Clock = time.time,
+                 alert_retention_days: int = DEFAULT_ALERT_RETENTION_DAYS,
+                 tally_retention_days: int = DEFAULT_TALLY_RETENTION_DAYS):
         super().__init__(flush_interval, clock)
         self.path = str(path)
         self.claim_ttl_s = claim_ttl_s
+        self.alert_retention_days = alert_retention_days
+        self.tally_retention_days = tally_retention_days
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db_lock = threading.Lock()
@@ -357,6 +361,23 @@ class SqliteStore(BufferedStore):
         rows = self._query("SELECT fields FROM alerts WHERE team_id = ? AND pending = 1 "
                            "ORDER BY created_at DESC", (team_id,))
         return [alert_from_fields(json.loads(row[0])) for row in rows]
+
+    # -- retention -----------------------------------------------------------------------
+    def purge_expired(self, now: float | None = None) -> dict[str, int]:
+        """Delete what outlived its retention, in one transaction (see :class:`Retention`).
+        Tallies go by their ``day``, alerts by ``created_at``, threads and claims by
+        ``expires_at``."""
+        now = self.clock() if now is None else now
+        counts = self._transaction([
+            ("DELETE FROM channel_days WHERE day < ?",
+             (tally_cutoff(now, self.tally_retention_days).isoformat(),)),
+            ("DELETE FROM threads WHERE expires_at <= ?", (now,)),
+            ("DELETE FROM alerts WHERE created_at <= ?",
+             (now - self.alert_retention_days * DAY_S,)),
+            ("DELETE FROM claims WHERE key LIKE 'event:%' AND expires_at <= ?", (now,)),
+            ("DELETE FROM claims WHERE key LIKE 'digest:%' AND expires_at <= ?", (now,)),
+        ])
+        return dict(zip(EXPIRING_KINDS, [*counts, 0]))  # no write markers in SQLite
 
     def _release(self) -> None:
         with self._db_lock:

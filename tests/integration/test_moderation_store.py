@@ -12,7 +12,7 @@ from functools import partial
 import pytest
 
 from bot.moderation.rules import (
-    MAX_PENDING_ALERTS, Alert, ModerationRule, ThreadEntry, ThreadState, observe,
+    MAX_PENDING_ALERTS, THREAD_TTL_S, Alert, ModerationRule, ThreadEntry, ThreadState, observe,
 )
 
 T, C = "T0STORE", "C0GERAL"
@@ -34,7 +34,7 @@ def make_store(store_env, open_stores):
 
 def alert(n: int, *, pending: bool = True, team: str = T) -> Alert:
     """Alert number ``n`` (created ``n`` seconds after NOW)."""
-    return Alert(alert_id=f"a{n:04d}", team_id=team, channel_id=C, thread_ts=f"{NOW + n:.6f}",
+    return Alert(alert_id=f"a{n:04d}", team_id=team, channel_id=C,
                  message_ts=f"{NOW + n:.6f}", negatives=3, span_s=60.0, created_at=NOW + n,
                  posted_channel=None if pending else "C0MODS",
                  posted_ts=None if pending else f"{NOW + n:.6f}")
@@ -216,3 +216,24 @@ def test_an_alert_that_could_not_be_posted_keeps_why(make_store):
     assert (pending.permalink, pending.post_error) == ("https://x/p1", "not_in_channel")
     store.mark_alert_posted(T, "a0001", "C0MODS", "1800000999.000100", "https://x/p1")
     assert other.get_alert(T, "a0001").post_error is None and other.pending_alerts(T) == []
+
+
+def test_alerts_and_thread_states_are_purged_after_their_retention(store_env, open_stores):
+    """An alert is kept ALERT_RETENTION_DAYS after its creation, a thread's state THREAD_TTL_S
+    after its last change; then purge_expired deletes them (and nothing before)."""
+    now = [NOW]
+    store = open_stores({**store_env, "FLUSH_INTERVAL": "60", "ALERT_RETENTION_DAYS": "5"},
+                        clock=lambda: now[0])
+    store.add_alert(alert(0))
+    entry = ThreadEntry(NOW, True)
+    store.update_thread(T, C, f"{NOW:.6f}", lambda state: observe(state, entry, NOW, RULE))
+    kept = store.purge_expired(NOW + THREAD_TTL_S - 1)
+    assert (kept["alerts"], kept["threads"]) == (0, 0)
+    assert store.update_thread(T, C, f"{NOW:.6f}", lambda state: (state, len(state.entries))) == 1
+    gone = store.purge_expired(NOW + THREAD_TTL_S)
+    assert (gone["alerts"], gone["threads"]) == (0, 1)
+    assert store.update_thread(T, C, f"{NOW:.6f}", lambda state: (state, len(state.entries))) == 0
+    assert store.purge_expired(NOW + 5 * 86_400 - 1)["alerts"] == 0
+    assert store.get_alert(T, "a0000") is not None
+    assert store.purge_expired(NOW + 5 * 86_400)["alerts"] == 1
+    assert (store.get_alert(T, "a0000"), store.pending_alerts(T)) == (None, [])

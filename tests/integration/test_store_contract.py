@@ -283,3 +283,66 @@ def test_a_sqlite_file_of_an_earlier_version_gains_the_dropped_column(tmp_path):
         store.close()
     assert (day, tally.counts, tally.dropped) == (
         DAY.isoformat(), {"negative": 1, "neutral": 2, "positive": 3}, 1)
+
+
+def utc(year: int, month: int, day: int, hour: int = 0) -> float:
+    """A UTC instant as Unix seconds."""
+    return dt.datetime(year, month, day, hour, tzinfo=dt.timezone.utc).timestamp()
+
+
+def test_tallies_are_kept_for_their_retention_then_purged(make_store):
+    """A day's counts outlive TALLY_RETENTION_DAYS days, and no more: with 62 days, on
+    2 November the counts of 31 August go (both the channel's and the workspace ranking's),
+    those of 1 September stay; the day before, both stay."""
+    store = make_store(FLUSH_INTERVAL="0", TALLY_RETENTION_DAYS="62")
+    old, kept = dt.date(2026, 8, 31), dt.date(2026, 9, 1)
+    store.record([obs("positive", day=old), obs("negative", day=kept)])
+
+    def left() -> tuple[list[str], int]:
+        days = store.daily_counts(T, C, old, kept)
+        ranking = store.top_channels(T, old, kept)
+        return list(days), sum(channel.tally.total for channel in ranking)
+
+    assert store.purge_expired(utc(2026, 11, 1, 23))["tallies"] == 0
+    assert left() == (["2026-08-31", "2026-09-01"], 2)
+    assert store.purge_expired(utc(2026, 11, 2, 1))["tallies"] >= 1
+    assert left() == (["2026-09-01"], 1)
+    assert make_store().daily_counts(T, C, old, kept).keys() == {"2026-09-01"}
+
+
+def test_claims_are_purged_once_expired(make_store):
+    """Event claims after EVENT_CLAIM_TTL, digest claims after 60 days: deleted, not only
+    ignored; a purge before that deletes nothing."""
+    now = [1_800_000_000.0]
+    store = make_store(clock=lambda: now[0], EVENT_CLAIM_TTL="600")
+    assert store.claim_event("Ev0PURGE") and store.claim_digest(T, C, "2026-W47")
+    kept = store.purge_expired(now[0] + 599)
+    assert (kept["event_claims"], kept["digest_claims"]) == (0, 0)
+    assert store.claim_event("Ev0PURGE") is False
+    gone = store.purge_expired(now[0] + 600)
+    assert (gone["event_claims"], gone["digest_claims"]) == (1, 0)
+    assert store.purge_expired(now[0] + 60 * 86_400)["digest_claims"] == 1
+    assert store.claim_digest(T, C, "2026-W47") is True
+
+
+@pytest.mark.parametrize("action", ["pause", "resume"])
+def test_a_switch_is_seen_at_once_here_and_within_the_cache_time_elsewhere(make_store, action):
+    """With production's CHANNEL_CACHE_SECONDS (10 s): a pause (or resume) is seen at once by
+    the instance that made it, and by another instance, which had read the switch before, 10 s
+    after the change at the latest; a clock set back does not keep a stale value."""
+    now = [1_800_000_000.0]
+    here = make_store(clock=lambda: now[0], CHANNEL_CACHE_SECONDS="10")
+    there = make_store(clock=lambda: now[0], CHANNEL_CACHE_SECONDS="10")
+    paused = action == "pause"
+    if not paused:
+        here.set_paused(T, C, True)
+    assert here.channel_settings(T, C).paused is not paused    # both read it, and cache it
+    assert there.channel_settings(T, C).paused is not paused
+    now[0] += 1
+    here.set_paused(T, C, paused)
+    assert here.channel_settings(T, C).paused is paused        # at once, through this instance
+    now[0] += 10                                               # the cache time after the change
+    assert there.channel_settings(T, C).paused is paused
+    now[0] -= 3600                                             # a clock set back: no stale cache
+    here.set_paused(T, C, not paused)
+    assert there.channel_settings(T, C).paused is not paused
