@@ -127,6 +127,7 @@ def run(argv: Sequence[str] = ()) -> int:
 
     from bot.app import build_app, build_counter, build_routes
     from bot.classify.clients import build_classifier
+    from bot.store.retention import RetentionTimer
     from service.backends import BackendLoadError
 
     try:
@@ -135,6 +136,9 @@ def run(argv: Sequence[str] = ()) -> int:
         return _fail(f"Não foi possível carregar o modelo: {exc}")
     store = open_store(settings=store_settings)
     counter = build_counter(settings, classifier, store)
+    # SQLite and the Firestore emulator have no TTL: purge here, at start and once a day.
+    timer = RetentionTimer(store).start() if (store_settings.backend == "sqlite"
+                                              or store_settings.emulator_host) else None
     try:
         try:
             app = build_app(settings, classifier, store, counter)
@@ -149,6 +153,8 @@ def run(argv: Sequence[str] = ()) -> int:
             signal.signal(signum, _exit_cleanly)
         serve(app, settings, counter, build_routes(settings, app, store))
     finally:
+        if timer is not None:
+            timer.stop()
         _shut_down(counter, store, classifier, settings.shutdown_deadline_s)
     return 0
 

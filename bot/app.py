@@ -142,12 +142,14 @@ def log_error(error: Exception) -> None:
 
 def build_routes(settings: BotSettings, app: App, store: Store) -> list[BaseRoute]:
     """HTTP routes besides ``/slack/events`` (for :func:`bot.server.create_asgi_app`):
-    ``POST /tasks/digest`` when ``DIGEST_SECRET`` is set."""
+    ``POST /tasks/digest`` and ``POST /tasks/retention`` when ``DIGEST_SECRET`` is set."""
     if not settings.digest_secret:
         return []
     # pylint: disable=import-outside-toplevel  # only loaded when the endpoint is on
     from bot.reports.digest import digest_job
-    from bot.server import digest_route
+    from bot.server import digest_route, retention_route
+    from bot.store.retention import purge
 
     job = digest_job(store, app.client, today_in(ZoneInfo(settings.timezone)))
-    return [digest_route(settings.digest_secret, job)]
+    return [digest_route(settings.digest_secret, job),
+            retention_route(settings.digest_secret, lambda: purge(store))]

@@ -1,8 +1,8 @@
 """HTTP mode: a small Starlette app served by uvicorn.
 
 ``POST /slack/events`` takes every Slack request (slash commands, events, interactivity,
-shortcuts), ``GET /healthz`` answers liveness probes and ``POST /tasks/digest`` (with its
-secret) runs the weekly digest. Bolt's own Starlette adapter calls the
+shortcuts), ``GET /healthz`` answers liveness probes, ``POST /tasks/digest`` (with its
+secret) runs the weekly digest and ``POST /tasks/retention`` (same secret) deletes expired records. Bolt's own Starlette adapter calls the
 synchronous ``App.dispatch`` on the event loop; here it runs in Starlette's thread pool instead, so
 that one slow acknowledgement (a store call) never holds up the others. The work after each ack
 runs in Bolt's lazy-listener threads.
@@ -42,7 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.failures import FAILURES
+from bot.failures import FAILURES, count_failure, describe
 from bot.metrics import CONTENT_TYPE, BotMetrics, request_kind
 from bot.payloads import EVENT, check_envelope, kind_of
 from bot.reports.digest import DigestRun
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 DIGEST_PATH = "/tasks/digest"
+RETENTION_PATH = "/tasks/retention"
 SECRET_HEADER = "X-Digest-Secret"
 MAX_TIMESTAMP_AGE_S = 5 * 60  # Slack's advice (and Bolt's check)
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds; ``[0-9]``: ASCII digits only
@@ -261,6 +262,17 @@ def secret_matches(given: str, secret: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), secret.encode("utf-8"))
 
 
+def refused_task(request: Request, secret: str) -> Response | None:
+    """The answer to a task request without the right ``X-Digest-Secret`` (401 missing, 403
+    wrong), or None when it may run."""
+    given = request.headers.get(SECRET_HEADER)
+    if not given:
+        return JSONResponse({"error": f"cabeçalho {SECRET_HEADER} ausente"}, status_code=401)
+    if not secret_matches(given, secret):
+        return JSONResponse({"error": f"{SECRET_HEADER} incorreto"}, status_code=403)
+    return None
+
+
 def digest_route(secret: str, job: Callable[[], DigestRun]) -> Route:
     """``POST /tasks/digest``: 401 without the ``X-Digest-Secret`` header, 403 with a wrong one,
     else runs ``job`` and answers its :class:`DigestRun` as JSON (503 when some channel failed
@@ -269,11 +281,9 @@ def digest_route(secret: str, job: Callable[[], DigestRun]) -> Route:
         raise ValueError("DIGEST_SECRET vazio")
 
     async def endpoint(request: Request) -> Response:
-        given = request.headers.get(SECRET_HEADER)
-        if not given:
-            return JSONResponse({"error": f"cabeçalho {SECRET_HEADER} ausente"}, status_code=401)
-        if not secret_matches(given, secret):
-            return JSONResponse({"error": f"{SECRET_HEADER} incorreto"}, status_code=403)
+        refused = refused_task(request, secret)
+        if refused is not None:
+            return refused
         try:
             run = await run_in_threadpool(job)
         except Exception as exc:  # pylint: disable=broad-exception-caught  # a 503 the scheduler retries
@@ -283,3 +293,25 @@ def digest_route(secret: str, job: Callable[[], DigestRun]) -> Route:
         return JSONResponse(run.to_dict(), status_code=503 if run.failed else 200)
 
     return Route(DIGEST_PATH, endpoint, methods=["POST"])
+
+
+def retention_route(secret: str, job: Callable[[], dict[str, int]]) -> Route:
+    """``POST /tasks/retention``: authenticated like the digest (``X-Digest-Secret``), runs
+    ``job`` (:func:`bot.store.retention.purge`) and answers ``{"deleted": {kind: n}}``; 503
+    when it failed (counted as ``retention_purge_failed``), so that Cloud Scheduler retries."""
+    if not secret:
+        raise ValueError("DIGEST_SECRET vazio")
+
+    async def endpoint(request: Request) -> Response:
+        refused = refused_task(request, secret)
+        if refused is not None:
+            return refused
+        try:
+            deleted = await run_in_threadpool(job)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # a 503 the scheduler retries
+            count_failure("retention_purge_failed", describe(exc))
+            return JSONResponse({"error": "limpeza de registros expirados indisponível; tente "
+                                          "novamente"}, status_code=503)
+        return JSONResponse({"deleted": deleted})
+
+    return Route(RETENTION_PATH, endpoint, methods=["POST"])

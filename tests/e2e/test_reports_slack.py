@@ -646,3 +646,44 @@ def test_manifest_asks_for_the_report_scopes():
     assert {"chat:write", "channels:read", "groups:read", "files:write"} <= set(scopes)
     assert manifest["settings"]["interactivity"]["is_enabled"] is True  # the share button
     assert "relatorio" in manifest["features"]["slash_commands"][0]["usage_hint"]
+
+
+# ---------------------------------------------------------------- retention
+
+def test_retention_task_deletes_what_outlived_its_retention(bot):
+    """POST /tasks/retention, like Cloud Scheduler: 401/403 without the secret; with it, an
+    alert older than ALERT_RETENTION_DAYS (90) is deleted and a recent one kept, and the
+    answer counts what went, by kind."""
+    # pylint: disable=import-outside-toplevel
+    from bot.moderation.rules import Alert
+    from bot.store.base import EXPIRING_KINDS
+
+    now = time.time()
+    for alert_id, age_days in (("a0old", 90.01), ("a0new", 89.99)):
+        bot.store.add_alert(Alert(alert_id=alert_id, team_id=TEAM_ID, channel_id="C0GERAL",
+                                  message_ts=f"{now:.6f}", negatives=3, span_s=60.0,
+                                  created_at=now - age_days * 86_400))
+    url = bot.server.url + "/tasks/retention"
+    assert bot.sender.client.post(url).status_code == 401
+    assert bot.sender.client.post(url, headers={"X-Digest-Secret": "wrong-secret"}).status_code == 403
+    assert bot.store.get_alert(TEAM_ID, "a0old") is not None
+    answer = bot.sender.client.post(url, headers={"X-Digest-Secret": DIGEST_SECRET})
+    assert answer.status_code == 200, answer.text
+    assert set(answer.json()["deleted"]) == set(EXPIRING_KINDS)
+    assert answer.json()["deleted"]["alerts"] == 1
+    assert bot.store.get_alert(TEAM_ID, "a0old") is None
+    assert bot.store.get_alert(TEAM_ID, "a0new") is not None
+
+
+def test_retention_task_answers_503_when_the_store_fails(bot, monkeypatch):
+    """A purge the store cannot do: 503 (the scheduler retries) and a counted failure."""
+    before = FAILURES.get("retention_purge_failed")
+
+    def unavailable(now=None):
+        raise gexc.ServiceUnavailable("store down")
+
+    monkeypatch.setattr(bot.store, "purge_expired", unavailable)
+    answer = bot.sender.client.post(bot.server.url + "/tasks/retention",
+                                    headers={"X-Digest-Secret": DIGEST_SECRET})
+    assert answer.status_code == 503 and "tente novamente" in answer.json()["error"]
+    assert FAILURES.get("retention_purge_failed") == before + 1
