@@ -6,6 +6,7 @@ the reports feature).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import signal
@@ -112,6 +113,17 @@ def _shut_down(counter, store, classifier, deadline_s: float) -> None:
     classifier.close()
 
 
+def _retention_timer(store_settings, store) -> contextlib.AbstractContextManager:
+    """SQLite and the Firestore emulator have no TTL: purge in the process, at start and once a
+    day, while the context lasts (:class:`bot.store.retention.RetentionTimer`); nothing on
+    Firestore (its TTL policies and ``POST /tasks/retention`` do it)."""
+    if store_settings.backend != "sqlite" and not store_settings.emulator_host:
+        return contextlib.nullcontext()
+    from bot.store.retention import RetentionTimer  # pylint: disable=import-outside-toplevel
+
+    return RetentionTimer(store)
+
+
 def run(argv: Sequence[str] = ()) -> int:
     """Start the bot; returns the exit status (2 for bad configuration)."""
     del argv  # no options yet: everything comes from the environment
@@ -127,7 +139,6 @@ def run(argv: Sequence[str] = ()) -> int:
 
     from bot.app import build_app, build_counter, build_routes
     from bot.classify.clients import build_classifier
-    from bot.store.retention import RetentionTimer
     from service.backends import BackendLoadError
 
     try:
@@ -136,25 +147,21 @@ def run(argv: Sequence[str] = ()) -> int:
         return _fail(f"Não foi possível carregar o modelo: {exc}")
     store = open_store(settings=store_settings)
     counter = build_counter(settings, classifier, store)
-    # SQLite and the Firestore emulator have no TTL: purge here, at start and once a day.
-    timer = RetentionTimer(store).start() if (store_settings.backend == "sqlite"
-                                              or store_settings.emulator_host) else None
     try:
-        try:
-            app = build_app(settings, classifier, store, counter)
-        except BoltError as exc:
-            return _fail(f"O Slack recusou SLACK_BOT_TOKEN ({exc}). Copie o Bot User OAuth Token "
-                         "em https://api.slack.com/apps → seu app → OAuth & Permissions.")
-        except OSError as exc:
-            return _fail(f"Não foi possível falar com o Slack em {settings.slack_api_url} "
-                         f"({exc.__class__.__name__}).")
-        # SIGTERM (a container stopping) and Ctrl-C unwind to ``finally``, which flushes counts.
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, _exit_cleanly)
-        serve(app, settings, counter, build_routes(settings, app, store))
+        with _retention_timer(store_settings, store):
+            try:
+                app = build_app(settings, classifier, store, counter)
+            except BoltError as exc:
+                return _fail(f"O Slack recusou SLACK_BOT_TOKEN ({exc}). Copie o Bot User OAuth "
+                             "Token em https://api.slack.com/apps → seu app → OAuth & Permissions.")
+            except OSError as exc:
+                return _fail(f"Não foi possível falar com o Slack em {settings.slack_api_url} "
+                             f"({exc.__class__.__name__}).")
+            # SIGTERM (a container stopping) and Ctrl-C unwind to ``finally``, which flushes counts.
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, _exit_cleanly)
+            serve(app, settings, counter, build_routes(settings, app, store))
     finally:
-        if timer is not None:
-            timer.stop()
         _shut_down(counter, store, classifier, settings.shutdown_deadline_s)
     return 0
 

@@ -22,6 +22,7 @@ from bot.counting.counter import BacklogLimits, MessageCounter
 from bot.deps import Deps, today_in
 from bot.executors import BoundedExecutor
 from bot.home.usecases import HomeSections, combine
+from bot.home.views import Retention
 from bot.metrics import BotMetrics
 from bot.moderation.alerts import thread_watcher
 from bot.settings import BotSettings
@@ -114,7 +115,10 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
     command.register(app, classifier, subcommands, busy=lambda: user_work.saturated)
     classify.register(app, classifier)
     counting.register(app, counter, timezone)
-    home.register(app, home_sections, extra_help=[sub.help for sub in subcommands])
+    home.register(app, home_sections, extra_help=[sub.help for sub in subcommands],
+                  retention=Retention(tally_days=store.retention.tallies,
+                                      alert_days=store.retention.alerts,
+                                      event_claim_s=store.claim_ttl_s))
     reports.register(app, deps)
     moderation.register(app, deps)
     counter.add_listener(thread_watcher(store, app.client))

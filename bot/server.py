@@ -2,7 +2,8 @@
 
 ``POST /slack/events`` takes every Slack request (slash commands, events, interactivity,
 shortcuts), ``GET /healthz`` answers liveness probes, ``POST /tasks/digest`` (with its
-secret) runs the weekly digest and ``POST /tasks/retention`` (same secret) deletes expired records. Bolt's own Starlette adapter calls the
+secret) runs the weekly digest and ``POST /tasks/retention`` (same secret) deletes expired
+records. Bolt's own Starlette adapter calls the
 synchronous ``App.dispatch`` on the event loop; here it runs in Starlette's thread pool instead, so
 that one slow acknowledgement (a store call) never holds up the others. The work after each ack
 runs in Bolt's lazy-listener threads.

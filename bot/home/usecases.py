@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 from slack_sdk import WebClient
 
 from bot.command import SubcommandHelp
-from bot.home.views import home_view
+from bot.home.views import Retention, home_view
 
 HomeSections = Callable[[str, str, WebClient], Sequence[dict]]
 """Extra blocks for one viewer: ``sections(team_id, user_id, client)`` (the Web API client, to
@@ -25,7 +25,10 @@ def combine(*parts: HomeSections | None) -> HomeSections | None:
 
 
 def publish_home(client: WebClient, sections: HomeSections | None, team_id: str, user_id: str,
-                 extra_help: Sequence[SubcommandHelp] = ()) -> None:
-    """Publish ``user_id``'s Home tab with every feature's sections for that viewer."""
+                 extra_help: Sequence[SubcommandHelp] = (),
+                 retention: Retention = Retention()) -> None:
+    """Publish ``user_id``'s Home tab with every feature's sections for that viewer (and the
+    store's ``retention`` in "O que guardo")."""
     extra = list(sections(team_id, user_id, client)) if sections else []
-    client.views_publish(user_id=user_id, view=home_view(extra_blocks=extra, extra_help=extra_help))
+    client.views_publish(user_id=user_id, view=home_view(extra_blocks=extra, extra_help=extra_help,
+                                                         retention=retention))

@@ -229,7 +229,8 @@ def flag_thread(store: ModerationStore, client: WebClient, flagged: FlaggedMessa
         flag = manual_flag(state, now, rule)
         return (dataclasses.replace(state, last_alert_at=now, last_alert_negatives=flag.negatives),
                 Alert(alert_id=alert_id, team_id=team, channel_id=channel, message_ts=str(ts),
-                      negatives=flag.negatives, span_s=flag.span_s, created_at=now, manual=True, flagged_by=flagged.user_id))
+                      negatives=flag.negatives, span_s=flag.span_s, created_at=now, manual=True,
+                      flagged_by=flagged.user_id))
 
     alert = store.update_thread_and_alert(team, channel, str(root), change)
     if alert is not None:

@@ -36,11 +36,9 @@ def open_store(environ: Mapping[str, str] | None = None, *,
                               claim_ttl_s=settings.claim_ttl_s,
                               channel_cache_s=settings.channel_cache_s,
                               timeout_s=settings.timeout_s, clock=clock,
-                              alert_retention_days=settings.alert_retention_days,
-                              tally_retention_days=settings.tally_retention_days)
+                              retention=settings.retention)
     from bot.store.sqlite import SqliteStore
 
     return SqliteStore(settings.sqlite_path, flush_interval=settings.flush_interval,
                        claim_ttl_s=settings.claim_ttl_s, clock=clock,
-                       alert_retention_days=settings.alert_retention_days,
-                       tally_retention_days=settings.tally_retention_days)
+                       retention=settings.retention)

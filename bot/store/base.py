@@ -167,8 +167,19 @@ class ModerationStore(Protocol):
         """Alerts waiting for a moderators' channel, newest first."""
 
 
+@dataclass(frozen=True)
+class RetentionDays:
+    """The configurable retentions, in days: ``TALLY_RETENTION_DAYS``, ``ALERT_RETENTION_DAYS``."""
+
+    tallies: int = DEFAULT_TALLY_RETENTION_DAYS
+    alerts: int = DEFAULT_ALERT_RETENTION_DAYS
+
+
 class Retention(Protocol):
     """Deleting what has outlived its retention (see the README's "What is stored")."""
+
+    retention: RetentionDays
+    claim_ttl_s: int  # EVENT_CLAIM_TTL
 
     def purge_expired(self, now: float | None = None) -> dict[str, int]:
         """Delete every record whose retention ended at ``now`` (default: the store's clock):

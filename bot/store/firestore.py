@@ -50,8 +50,8 @@ from bot.moderation.rules import (
     ThreadState,
 )
 from bot.store.base import (
-    DAY_S, DEFAULT_ALERT_RETENTION_DAYS, DEFAULT_TALLY_RETENTION_DAYS, DIGEST_CLAIM_TTL_S,
-    EXPIRING_KINDS, BufferedStore, Chunk, Clock, TallyKey, ThreadAlertChange, ThreadChange,
+    DAY_S, DIGEST_CLAIM_TTL_S, EXPIRING_KINDS, BufferedStore, Chunk, Clock, RetentionDays,
+    TallyKey, ThreadAlertChange, ThreadChange,
     alert_from_fields, alert_to_fields, check_state, counts_false_alarm, iter_days,
     moderation_changes, resolved, settings_from_fields,
 )
@@ -109,13 +109,11 @@ class FirestoreStore(BufferedStore):
     def __init__(self, client: firestore.Client, *, flush_interval: float = 2.0,
                  claim_ttl_s: int = 86_400, channel_cache_s: float = 10.0,
                  timeout_s: float = 10.0, clock: Clock = time.time, owns_client: bool = True,
-                 alert_retention_days: int = DEFAULT_ALERT_RETENTION_DAYS,
-                 tally_retention_days: int = DEFAULT_TALLY_RETENTION_DAYS):
+                 retention: RetentionDays = RetentionDays()):
         super().__init__(flush_interval, clock)
         self.client = client
         self.claim_ttl_s = claim_ttl_s
-        self.alert_retention_days = alert_retention_days
-        self.tally_retention_days = tally_retention_days
+        self.retention = retention
         self.channel_cache_s = channel_cache_s
         self.timeout_s = timeout_s
         self._owns_client = owns_client
@@ -132,13 +130,13 @@ class FirestoreStore(BufferedStore):
     def _day_expiry(self, day: str) -> dt.datetime:
         """When the counts of ``day`` expire: midnight UTC after ``TALLY_RETENTION_DAYS`` days
         (see :func:`bot.store.base.tally_cutoff`)."""
-        date = dt.date.fromisoformat(day) + dt.timedelta(days=self.tally_retention_days + 1)
+        date = dt.date.fromisoformat(day) + dt.timedelta(days=self.retention.tallies + 1)
         return dt.datetime(date.year, date.month, date.day, tzinfo=dt.timezone.utc)
 
     def _alert_doc(self, alert: Alert) -> dict[str, Any]:
         """An alert's stored fields, with ``pending`` (queried) and ``expires_at``."""
         expires = dt.datetime.fromtimestamp(
-            alert.created_at + self.alert_retention_days * DAY_S, tz=dt.timezone.utc)
+            alert.created_at + self.retention.alerts * DAY_S, tz=dt.timezone.utc)
         return {**alert_to_fields(alert), "pending": alert.pending, TTL_FIELD: expires}
 
     # -- claims ------------------------------------------------------------------------------

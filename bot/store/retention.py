@@ -26,7 +26,8 @@ def purge(store: Retention) -> dict[str, int]:
 
 
 class RetentionTimer:
-    """A daemon thread that purges at start and then every ``interval_s`` until :meth:`stop`."""
+    """A daemon thread that purges at start and then every ``interval_s`` until :meth:`stop`
+    (or, used as a context manager, while the ``with`` block runs)."""
 
     def __init__(self, store: Retention, interval_s: float = PURGE_INTERVAL_S):
         self.store = store
@@ -45,6 +46,12 @@ class RetentionTimer:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    def __enter__(self) -> "RetentionTimer":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from bot.store.base import DEFAULT_ALERT_RETENTION_DAYS, DEFAULT_TALLY_RETENTION_DAYS
+from bot.store.base import DEFAULT_ALERT_RETENTION_DAYS, DEFAULT_TALLY_RETENTION_DAYS, RetentionDays
 from service.settings import EnvReader
 
 STORE_BACKENDS = ("firestore", "sqlite")
@@ -26,6 +26,11 @@ class StoreSettings:
     timeout_s: float = 10.0
     alert_retention_days: int = DEFAULT_ALERT_RETENTION_DAYS
     tally_retention_days: int = DEFAULT_TALLY_RETENTION_DAYS
+
+    @property
+    def retention(self) -> RetentionDays:
+        """The configured retentions (``TALLY_RETENTION_DAYS``, ``ALERT_RETENTION_DAYS``)."""
+        return RetentionDays(tallies=self.tally_retention_days, alerts=self.alert_retention_days)
 
     @classmethod
     def read(cls, env: EnvReader) -> "StoreSettings":

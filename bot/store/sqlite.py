@@ -21,8 +21,8 @@ from bot.moderation.rules import (
     MAX_PENDING_ALERTS, THREAD_TTL_S, Alert, ModerationRule, ModerationSettings, ThreadState,
 )
 from bot.store.base import (
-    DAY_S, DEFAULT_ALERT_RETENTION_DAYS, DEFAULT_TALLY_RETENTION_DAYS, DIGEST_CLAIM_TTL_S,
-    EXPIRING_KINDS, BufferedStore, Chunk, Clock, ThreadAlertChange, ThreadChange,
+    DAY_S, DIGEST_CLAIM_TTL_S, EXPIRING_KINDS, BufferedStore, Chunk, Clock, RetentionDays,
+    ThreadAlertChange, ThreadChange,
     alert_from_fields, alert_to_fields, check_state, counts_false_alarm, entries_from_list,
     entries_to_list, moderation_changes, resolved, settings_from_fields, tally_cutoff,
 )
@@ -88,13 +88,11 @@ class SqliteStore(BufferedStore):
 
     def __init__(self, path: str | Path, *, flush_interval: float = 2.0,
                  claim_ttl_s: int = 86_400, clock: Clock = time.time,
-                 alert_retention_days: int = DEFAULT_ALERT_RETENTION_DAYS,
-                 tally_retention_days: int = DEFAULT_TALLY_RETENTION_DAYS):
+                 retention: RetentionDays = RetentionDays()):
         super().__init__(flush_interval, clock)
         self.path = str(path)
         self.claim_ttl_s = claim_ttl_s
-        self.alert_retention_days = alert_retention_days
-        self.tally_retention_days = tally_retention_days
+        self.retention = retention
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db_lock = threading.Lock()
@@ -370,10 +368,10 @@ class SqliteStore(BufferedStore):
         now = self.clock() if now is None else now
         counts = self._transaction([
             ("DELETE FROM channel_days WHERE day < ?",
-             (tally_cutoff(now, self.tally_retention_days).isoformat(),)),
+             (tally_cutoff(now, self.retention.tallies).isoformat(),)),
             ("DELETE FROM threads WHERE expires_at <= ?", (now,)),
             ("DELETE FROM alerts WHERE created_at <= ?",
-             (now - self.alert_retention_days * DAY_S,)),
+             (now - self.retention.alerts * DAY_S,)),
             ("DELETE FROM claims WHERE key LIKE 'event:%' AND expires_at <= ?", (now,)),
             ("DELETE FROM claims WHERE key LIKE 'digest:%' AND expires_at <= ?", (now,)),
         ])

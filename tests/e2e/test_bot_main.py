@@ -8,10 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 
+from bot.moderation.rules import Alert
+from bot.store.sqlite import SqliteStore
 from tests.support.slack_harness import (
     BOT_TOKEN, SIGNING_SECRET, SlackSender, blocks_text, message_event, wait_until,
 )
@@ -34,7 +37,13 @@ def _healthy(url: str) -> bool:
 
 
 def test_python_m_bot_serves_slack_and_stops_on_sigterm(fake_slack, tmp_path):
-    """The bot process answers a signed command, counts a message, and exits 0 on SIGTERM."""
+    """The bot process answers a signed command, counts a message, and exits 0 on SIGTERM; on
+    SQLite it deletes expired records at start-up (an alert older than ALERT_RETENTION_DAYS)."""
+    old = SqliteStore(tmp_path / "bot.db")
+    old.add_alert(Alert(alert_id="a0old", team_id="T0001", channel_id="C0GERAL",
+                        message_ts="1700000000.000100", negatives=3, span_s=60.0,
+                        created_at=time.time() - 91 * 86_400))
+    old.close()
     port = _free_port()
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
@@ -66,5 +75,9 @@ def test_python_m_bot_serves_slack_and_stops_on_sigterm(fake_slack, tmp_path):
     assert BOT_TOKEN not in log and SIGNING_SECRET not in log
     assert "zebra-42" not in log and "confidencial" not in log
     assert "invalid Slack signature" in log
+    assert "retention: deleted tallies=0, threads=0, alerts=1" in log
+    kept = SqliteStore(tmp_path / "bot.db")
+    assert kept.get_alert("T0001", "a0old") is None
+    kept.close()
     assert fake_slack.recorded("api", "auth.test")
     assert not fake_slack.recorded("response", "bad")

@@ -76,7 +76,7 @@ def reports(draw):
 def alerts(draw):
     """A stored alert with the longest ids, any figures, a long permalink or none, any state."""
     state = draw(st.sampled_from(["open", "acknowledged", "false_alarm"]))
-    return Alert(draw(ids), draw(ids), draw(ids), "1800000000.000100", "1800000000.000100",
+    return Alert(draw(ids), draw(ids), draw(ids), "1800000000.000100",
                  draw(st.integers(0, 10**9)), draw(st.floats(0, 10**9)),
                  draw(st.floats(0, 4 * 10**9)), manual=draw(st.booleans()),
                  flagged_by=draw(ids), permalink=draw(permalinks), state=state,
@@ -254,7 +254,7 @@ def pending_alert(number: int, permalink_chars: int = 60) -> Alert:
     """A pending alert like the store keeps them (``permalink_chars`` long link)."""
     channel = f"C0CANAL{number:03d}"
     link = f"https://teste.slack.com/archives/{channel}/p"
-    return Alert(f"{number:020d}", "T1", channel, "1800000000.000100", "1800000000.000100", 3,
+    return Alert(f"{number:020d}", "T1", channel, "1800000000.000100", 3,
                  125.0, NOW + number, permalink=link + "1" * (permalink_chars - len(link)))
 
 

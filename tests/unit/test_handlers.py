@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.command import Subcommand, SubcommandHelp
 from bot.counting.usecases import IGNORED, take_message
+from bot.home.views import Retention
 from bot.slack import RetryingRespond
 from handlers import ack_now
 from handlers.command import ack_command, never_busy, run_command
@@ -73,9 +74,9 @@ def test_a_subcommand_gets_its_arguments_and_a_failure_becomes_a_portuguese_mess
 def test_the_home_is_published_only_for_the_home_tab():
     """Opening the Messages tab publishes nothing; the Home tab publishes the view for its user."""
     client = Mock(WebClient)
-    publish(None, [], {"team_id": "T1"}, {"user": "U1", "tab": "messages"}, client)
+    publish(None, [], Retention(), {"team_id": "T1"}, {"user": "U1", "tab": "messages"}, client)
     client.views_publish.assert_not_called()
-    publish(None, [REPORT_HELP], {"team_id": "T1"}, {"user": "U1", "tab": "home"}, client)
+    publish(None, [REPORT_HELP], Retention(), {"team_id": "T1"}, {"user": "U1", "tab": "home"}, client)
     view = client.views_publish.call_args.kwargs["view"]
     assert client.views_publish.call_args.kwargs["user_id"] == "U1"
     assert view["type"] == "home"

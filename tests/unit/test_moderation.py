@@ -137,7 +137,7 @@ def test_parse_rule_numbers():
 
 def test_alert_message_has_no_text_and_buttons_only_while_open():
     """The alert shows channel, link, figures; buttons while open; who took it after."""
-    alert = Alert("a1", "T1", "C0GERAL", "1800000000.000100", "1800000000.000100", 3, 125.0,
+    alert = Alert("a1", "T1", "C0GERAL", "1800000000.000100", 3, 125.0,
                   NOW, permalink="https://teste.slack.com/archives/C0GERAL/p1800000000000100")
     shown = str(alert_message(alert))
     assert "<#C0GERAL>" in shown and "3 mensagens muito negativas em 2 min" in shown
