@@ -43,8 +43,8 @@ def subcommands(deps: Deps) -> list[Subcommand]:
             "responsável por quem está no canal), o estado atual, ou o grupo que pode mudar as "
             "configurações (só admins e esse grupo mudam)"), partial(run_moderation, deps)),
         Subcommand("limiar", SubcommandHelp(
-            "limiar 0.85", "probabilidade de negativo (0 a 1) a partir da qual uma mensagem conta "
-            "como muito negativa (padrão 0,80)"),
+            "limiar 0,85", "probabilidade de negativo (maior que 0, até 1) a partir da qual uma "
+            "mensagem conta como muito negativa (padrão 0,80)"),
             partial(run_rule_change, deps, usecases.with_threshold)),
         Subcommand("regra", SubcommandHelp(
             "regra N M T", "alerta quando N mensagens muito negativas aparecem entre as últimas "

@@ -215,10 +215,18 @@ class RemoteClassifier(_ClassifierBase):
                         raise ModelUnavailableError(
                             "O serviço de análise respondeu de forma inesperada.") from exc
                 problem = f"HTTP {response.status_code}"
-                if response.status_code in (401, 403):
-                    log.error("model service rejected MODEL_SERVICE_TOKEN (HTTP %d)", response.status_code)
+                if response.status_code == 401:  # the service's own check of the shared token
+                    log.error("model service rejected MODEL_SERVICE_TOKEN (HTTP 401): the bot's "
+                              "and the service's values differ")
                     raise ModelUnavailableError(
                         "O serviço de análise recusou a autenticação do bot (MODEL_SERVICE_TOKEN).")
+                if response.status_code == 403:  # Cloud Run's front end, before the service
+                    log.error("model service refused the bot (HTTP 403): on Cloud Run, the bot's "
+                              "service account lacks roles/run.invoker on the model service, or "
+                              "no ID token was sent (MODEL_SERVICE_AUDIENCE unset)")
+                    raise ModelUnavailableError(
+                        "O serviço de análise recusou o acesso do bot (HTTP 403: permissão de "
+                        "invocação no Cloud Run).")
                 if 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_STATUS:
                     raise ClassifierInputError(_detail(response))
                 log.warning("model service %s answered %s (attempt %d of %d)", self._url, problem,

@@ -223,24 +223,26 @@ def parse_group(text: str) -> str:
 
 
 def parse_threshold(text: str) -> float:
-    """A threshold between 0 and 1 (``0.85`` or ``0,85``; ``85%`` too)."""
+    """A threshold greater than 0 and at most 1 (``0,85`` or ``0.85``; ``85%`` too). 0 is refused:
+    every message would count as strongly negative."""
     raw = text.strip().replace(",", ".")
     percent = raw.endswith("%")
     try:
         value = float(raw.rstrip("%"))
     except ValueError:
-        raise RuleError(f"Limiar inválido: “{echo(text)}”. Use um número entre 0 e 1, "
-                        "ex.: `limiar 0.85`.") from None
+        raise RuleError(f"Limiar inválido: “{echo(text)}”. Use um número maior que 0 e até 1, "
+                        "ex.: `limiar 0,85`.") from None
     if percent:
         value /= 100
     if not 0.0 < value <= 1.0:  # also refuses nan and inf
-        raise RuleError(f"Limiar inválido: “{echo(text)}”. O limiar deve estar entre 0 e 1 "
-                        "(ex.: `limiar 0.85`).")
+        raise RuleError(f"Limiar inválido: “{echo(text)}”. O limiar deve ser maior que 0 e no "
+                        "máximo 1 (ex.: `limiar 0,85`).")
     return value
 
 
 def check_rule(min_negatives: int, window_messages: int, window_minutes: int) -> None:
-    """RuleError unless 2 <= min_negatives <= window_messages <= 100 and 1 <= minutes <= 1440."""
+    """RuleError unless 2 <= min_negatives <= 50, min_negatives <= window_messages <= 100 and
+    1 <= window_minutes <= 1440."""
     if not 2 <= min_negatives <= 50:
         raise RuleError("O mínimo de mensagens negativas deve estar entre 2 e 50.")
     if not min_negatives <= window_messages <= 100:

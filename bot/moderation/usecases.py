@@ -113,7 +113,7 @@ def last_error(alerts: Sequence[Alert]) -> str | None:
 
 
 def with_threshold(args: str, current: ModerationRule) -> ModerationRule:
-    """``limiar 0.85``: the current rule with a new threshold."""
+    """``limiar 0,85``: the current rule with a new threshold."""
     return dataclasses.replace(current, threshold=parse_threshold(args))
 
 

@@ -182,7 +182,7 @@ def usage_message(problem: str = "") -> dict[str, Any]:
     head = f"{problem}\n" if problem else ""
     return notice(head + (
         f"Use `{COMMAND} moderacao #canal` (canal dos alertas), `{COMMAND} moderacao status`, "
-        f"`{COMMAND} moderacao grupo @grupo`, `{COMMAND} limiar 0.85` ou "
+        f"`{COMMAND} moderacao grupo @grupo`, `{COMMAND} limiar 0,85` ou "
         f"`{COMMAND} regra 3 10 30`."))
 
 

@@ -65,12 +65,28 @@ def test_remote_matches_the_in_process_lexicon(service_url, lexicon_classifier):
     classifier.close()
 
 
-def test_wrong_token_is_a_clear_unavailable_error(service_url):
-    """A rejected MODEL_SERVICE_TOKEN is reported at once, naming the variable."""
+def test_wrong_token_is_a_clear_unavailable_error(service_url, caplog):
+    """A rejected MODEL_SERVICE_TOKEN (401, from the service itself) is reported at once, naming
+    the variable."""
     classifier = RemoteClassifier(service_url, token="wrong", retries=3, sleep=lambda _s: None)
     with pytest.raises(ModelUnavailableError, match="MODEL_SERVICE_TOKEN"):
         classifier.classify([POSITIVE])
     classifier.close()
+    assert "rejected MODEL_SERVICE_TOKEN (HTTP 401)" in caplog.text and "run.invoker" not in caplog.text
+
+
+def test_a_403_names_the_invoker_permission_not_the_token(scripted, caplog):
+    """A 403 comes from Cloud Run's IAM front end (an HTML page), not from the token: the log
+    says which grant is missing, and it is not retried."""
+    page = "<html><title>403 Forbidden</title>Your client does not have permission</html>"
+    service = scripted([(403, {"Content-Type": "text/html"}, page)])
+    classifier = RemoteClassifier(service.url, token="right", retries=3, sleep=lambda _s: None)
+    with pytest.raises(ModelUnavailableError, match="403"):
+        classifier.classify([POSITIVE])
+    classifier.close()
+    assert service.sizes == [1]  # not retried
+    assert "roles/run.invoker" in caplog.text and "MODEL_SERVICE_AUDIENCE" in caplog.text
+    assert "rejected MODEL_SERVICE_TOKEN" not in caplog.text
 
 
 def test_rejected_text_is_an_input_error_with_the_service_detail(service_url):

@@ -445,6 +445,22 @@ def test_deploy_workflow_uses_federation_and_keeps_the_model_private():
         yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text(encoding="utf-8"))["name"]]
 
 
+def test_the_bot_request_timeout_covers_every_scheduler_deadline():
+    """The digest and the retention task run inside the request: the bot's Cloud Run request
+    timeout is at least every Scheduler attempt deadline the README gives, and every secret the
+    README names for the digest is the one the workflow mounts."""
+    workflow = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text(encoding="utf-8"))
+    steps = {step.get("name", ""): step for step in workflow["jobs"]["deploy"]["steps"]}
+    bot = steps["Deploy the bot (Cloud Run)"]["run"]
+    timeout = int(re.search(r"--timeout (\d+)", bot).group(1))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    deadlines = [int(s) for s in re.findall(r"--attempt-deadline=(\d+)s", readme)]
+    assert deadlines and max(deadlines) <= timeout
+    mounted = re.search(r"DIGEST_SECRET=([a-z-]+):latest", bot).group(1)
+    assert set(re.findall(r"DIGEST_SECRET=([a-z-]+):latest", readme)) == {mounted}
+    assert set(re.findall(r"--secret=([a-z-]+)\)", readme)) == {mounted}
+
+
 # --- The entrypoint's secret references ---------------------------------------------------------
 
 def test_secret_references_resolve_from_secret_manager(fake_google):

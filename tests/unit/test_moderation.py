@@ -146,3 +146,20 @@ def test_alert_message_has_no_text_and_buttons_only_while_open():
                                       "at": NOW + 60})))
     assert "<@U0MOD> está cuidando disso" in done and "Ciente" not in done
     assert describe_span(40) == "40 s" and describe_span(7500) == "2 h 5 min"
+
+
+def test_rule_and_threshold_edges_are_those_documented():
+    """The README's bounds, at their edges: 2 <= N <= 50, N <= M <= 100, 1 <= T <= 1440; a
+    threshold greater than 0 and at most 1, the smallest one a user can type accepted, 0
+    refused with a message that says why and shows the decimal comma."""
+    edges = parse_rule("50 100 1440", RULE)
+    assert (edges.min_negatives, edges.window_messages, edges.window_minutes) == (50, 100, 1440)
+    assert parse_rule("2 2 1", RULE).min_negatives == 2
+    for bad, why in (("51 100 30", "entre 2 e 50"), ("3 101 30", "e 100"),
+                     ("3 10 1441", "1440")):
+        with pytest.raises(RuleError, match=why):
+            parse_rule(bad, RULE)
+    assert parse_threshold("0,01") == pytest.approx(0.01)
+    with pytest.raises(RuleError) as refused:
+        parse_threshold("0")
+    assert "maior que 0" in str(refused.value) and "`limiar 0,85`" in str(refused.value)
