@@ -21,7 +21,7 @@ _APPS = "https://api.slack.com/apps"
 HINTS = {
     "SLACK_BOT_TOKEN": (
         f"o Bot User OAuth Token (xoxb-...): crie o app em {_APPS} a partir de manifest.yaml, "
-        "instale-o no workspace e copie o token em OAuth & Permissions"),
+        "instale-o no espaço de trabalho e copie o token em OAuth & Permissions"),
     "SLACK_SIGNING_SECRET": (
         f"o Signing Secret do app: {_APPS} → seu app → Basic Information → App Credentials"),
     "SLACK_APP_TOKEN": (

@@ -54,7 +54,8 @@ def subcommands(deps: Deps) -> list[Subcommand]:
             "retomar", "volta a analisar e contar as mensagens deste canal"),
             partial(run_pause, deps, False, "retomar")),
         Subcommand("resumo", SubcommandHelp(
-            "resumo on|off", "liga ou desliga o resumo semanal do humor publicado neste canal"),
+            "resumo ativar|desativar", "liga ou desliga o resumo semanal do humor publicado neste "
+            "canal (`on`/`off` também valem)"),
             partial(run_digest_switch, deps)),
     ]
 

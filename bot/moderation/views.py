@@ -136,7 +136,7 @@ def status_message(settings: ModerationSettings, pending: int, unposted: int = 0
 
 def no_permission_message() -> dict[str, Any]:
     """A member who is neither admin/owner nor in the moderators' group tried a change."""
-    return notice(":lock: Sem permissão: só admins e donos do workspace, ou membros do grupo de "
+    return notice(":lock: Sem permissão: só admins e donos do espaço de trabalho, ou membros do grupo de "
                    "moderadores configurado, podem mudar as configurações de moderação. "
                    "Nada foi alterado.")
 
@@ -164,7 +164,7 @@ def channel_set_message(user_id: str, channel_id: str, sent: int, failed: bool) 
 def group_set_message(group_id: str) -> dict[str, Any]:
     """The moderators' user group was set."""
     return notice(f":shield: Membros de <!subteam^{group_id}> agora podem mudar as "
-                   "configurações de moderação (além de admins e donos do workspace).")
+                   "configurações de moderação (além de admins e donos do espaço de trabalho).")
 
 
 def rule_set_message(settings: ModerationSettings) -> dict[str, Any]:

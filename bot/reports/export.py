@@ -14,11 +14,12 @@ import datetime as dt
 import io
 import json
 import sys
-from typing import Sequence
+from typing import Mapping, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.reports.model import Period
 from bot.reports.usecases import fetch_report
-from service.settings import SettingsError
+from service.settings import EnvReader, SettingsError
 
 MAX_DAYS = 366
 
@@ -34,11 +35,11 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m bot report",
                      description="Exporta as contagens diárias de sentimento de um canal.")
-    parser.add_argument("--team", required=True, help="id do workspace (T...)")
+    parser.add_argument("--team", required=True, help="id do espaço de trabalho (T...)")
     parser.add_argument("--channel", required=True, help="id do canal (C...)")
     parser.add_argument("--days", type=int, default=7, help=f"dias até hoje, 1 a {MAX_DAYS} (padrão 7)")
     parser.add_argument("--until", type=dt.date.fromisoformat, default=None,
-                        help="último dia, AAAA-MM-DD (padrão: hoje, UTC)")
+                        help="último dia, AAAA-MM-DD (padrão: hoje no fuso TIMEZONE)")
     parser.add_argument("--format", choices=("json", "csv"), default="json", help="json (padrão) ou csv")
     return parser
 
@@ -56,6 +57,20 @@ def to_csv(data: dict) -> str:
     return out.getvalue()
 
 
+def report_timezone(environ: Mapping[str, str] | None = None) -> ZoneInfo:
+    """``TIMEZONE`` (the bot's, default ``America/Sao_Paulo``): days are counted in it, so
+    "today" is too. Raises :class:`SettingsError` for an unknown zone."""
+    env = EnvReader(environ)
+    name = env.text("TIMEZONE", "America/Sao_Paulo")
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        env.problems.append(f"TIMEZONE={name!r} não é um fuso horário IANA, ex.: America/Sao_Paulo")
+        zone = ZoneInfo("UTC")
+    env.check()
+    return zone
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print a channel's daily counts as JSON or CSV; 0 on success, 2 on bad arguments/settings."""
     # pylint: disable=import-outside-toplevel  # the store's libraries load only when used
@@ -69,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = StoreSettings.from_env()
+        timezone = report_timezone()
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -78,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     store = open_store(settings=settings)
     try:
-        today = args.until or dt.datetime.now(dt.timezone.utc).date()
+        today = args.until or dt.datetime.now(timezone).date()
         report = fetch_report(store, args.team, args.channel, Period(f"{args.days}d", args.days), today)
     finally:
         store.close()

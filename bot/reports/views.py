@@ -6,6 +6,7 @@ Pure functions of a :class:`~bot.reports.model.Report`, figures and Slack ids; t
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any, Mapping, Sequence
 
@@ -23,8 +24,11 @@ BAR_WIDTH = 10
 BAR_CELLS = {POSITIVE: "🟩", NEUTRAL: "⬜", NEGATIVE: "🟥"}
 LABEL_DOTS = {POSITIVE: "🟢", NEUTRAL: "⚪", NEGATIVE: "🔴"}
 WEEKDAYS_PT = ("seg", "ter", "qua", "qui", "sex", "sáb", "dom")
-ON_WORDS = ("on", "ligar", "ligado", "ativar", "sim")
-OFF_WORDS = ("off", "desligar", "desligado", "desativar", "nao")
+# ``ativar``/``desativar`` are offered; the rest (``on``/``off`` included) are still accepted.
+ON_WORDS = ("ativar", "on", "ligar", "ligado", "sim")
+OFF_WORDS = ("desativar", "off", "desligar", "desligado", "nao")
+MONTHS_PT = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",
+             "setembro", "outubro", "novembro", "dezembro")
 
 
 def emoji_bar(counts: Mapping[str, int], width: int = BAR_WIDTH) -> str:
@@ -64,7 +68,7 @@ def day_line(row: DayRow) -> str:
     date = f"`{WEEKDAYS_PT[row.day.weekday()]} {row.day:%d/%m}`"
     if row.total == 0:
         return f"{date} {emoji_bar(row.counts)}  sem mensagens"
-    unit = "msg" if row.total == 1 else "msgs"
+    unit = "mensagem" if row.total == 1 else "mensagens"
     return f"{date} {emoji_bar(row.counts)}  {row.total} {unit} · humor {signed(row.mood or 0)}"
 
 
@@ -228,14 +232,16 @@ def digest_status_message(enabled: bool) -> dict[str, Any]:
     """``resumo`` without on/off: the current state and how to change it."""
     state = "ligado" if enabled else "desligado"
     return {"response_type": "ephemeral", **notice(
-        f"O resumo semanal deste canal está *{state}*. Use `{COMMAND} resumo on` para receber "
-        f"toda segunda-feira o relatório da semana anterior aqui, ou `{COMMAND} resumo off`.")}
+        f"O resumo semanal deste canal está *{state}*. Use `{COMMAND} resumo ativar` para "
+        "receber toda segunda-feira o relatório da semana anterior aqui, ou "
+        f"`{COMMAND} resumo desativar`.")}
 
 
 def digest_usage_message(word: str) -> dict[str, Any]:
     """``resumo`` with something other than on/off."""
     return {"response_type": "ephemeral", **notice(
-        f"Opção inválida: “{echo(word)}”. Use `{COMMAND} resumo on` ou `{COMMAND} resumo off`.")}
+        f"Opção inválida: “{echo(word)}”. Use `{COMMAND} resumo ativar` ou "
+        f"`{COMMAND} resumo desativar`.")}
 
 
 def digest_changed_message(user_id: str, enabled: bool, changed: bool = True) -> dict[str, Any]:
@@ -247,19 +253,37 @@ def digest_changed_message(user_id: str, enabled: bool, changed: bool = True) ->
                 **notice(f"O resumo semanal deste canal já está {state}.")}
     if enabled:
         text = (f"🗓️ <@{user_id}> ligou o resumo semanal: toda semana publico aqui o humor do "
-                f"canal na semana anterior. Para desligar: `{COMMAND} resumo off`.")
+                f"canal na semana anterior. Para desligar: `{COMMAND} resumo desativar`.")
     else:
         text = f"🗓️ <@{user_id}> desligou o resumo semanal deste canal."
     return {"response_type": "in_channel", **notice(text)}
 
 
+def week_pt(start: dt.date, end: dt.date) -> str:
+    """A week as people say it: ``semana de 23 a 29 de novembro de 2026``; across months
+    ``semana de 30 de novembro a 6 de dezembro de 2026``; across years both years."""
+    def day_month(day: dt.date) -> str:
+        return f"{day.day} de {MONTHS_PT[day.month - 1]}"
+
+    if start.year != end.year:
+        first = f"{day_month(start)} de {start.year}"
+    elif start.month != end.month:
+        first = day_month(start)
+    else:
+        first = str(start.day)
+    return f"semana de {first} a {day_month(end)} de {end.year}"
+
+
 def digest_message(report: Report, week: str) -> dict[str, Any]:
-    """The weekly digest posted in a channel: last week's report, no share button."""
+    """The weekly digest posted in a channel: last week's report (``week``, its ISO name, is
+    not shown: the header says the dates), no share button."""
+    del week  # the dates say it to people; the ISO name stays in the job's answer and logs
+    readable = week_pt(report.start, report.end)
     blocks = render_blocks(report, share_button=False)
-    blocks[0] = header(f"🗓️ Resumo semanal do humor — {week}")
-    blocks.append(context(f"Resumo semanal ligado com `{COMMAND} resumo on`; para desligar: "
-                          f"`{COMMAND} resumo off`."))
-    return {"text": message_text(f"Resumo semanal ({week}): {render_text(report)}"),
+    blocks[0] = header(f"🗓️ Resumo semanal do humor — {readable}")
+    blocks.append(context(f"Resumo semanal ligado com `{COMMAND} resumo ativar`; para "
+                          f"desligar: `{COMMAND} resumo desativar`."))
+    return {"text": message_text(f"Resumo semanal ({readable}): {render_text(report)}"),
             "blocks": blocks}
 
 

@@ -27,7 +27,7 @@ from google.api_core import exceptions as gexc
 
 from bot.failures import FAILURES
 from bot.reports.model import iso_week
-from bot.reports.views import SHARE_ACTION_ID
+from bot.reports.views import SHARE_ACTION_ID, week_pt
 from bot.store.firestore import FirestoreStore, make_client
 from bot.store.sqlite import SCHEMA
 from tests.support.firestore_support import (
@@ -157,7 +157,7 @@ def test_report_outside_a_channel_is_refused(bot, fake_slack):
 def test_help_lists_the_report_subcommands(bot, fake_slack):
     """The help lists relatorio, pausar, retomar and resumo."""
     shown = blocks_text(bot.sender.command("ajuda", fake_slack.response_url("h")).json())
-    for usage in ("relatorio [hoje|7d|30d]", "pausar", "retomar", "resumo on|off"):
+    for usage in ("relatorio [hoje|7d|30d]", "pausar", "retomar", "resumo ativar|desativar"):
         assert f"`/sentimento {usage}`" in shown
 
 
@@ -301,7 +301,10 @@ def test_digest_posts_last_week_once_per_channel(bot, fake_slack):
     [post] = fake_slack.recorded("api", "chat.postMessage")
     assert post.params["channel"] == "C0GERAL"
     assert analysed(post.params) == 3
-    assert f"Resumo semanal do humor — {week}" in blocks_text(post.params)
+    monday = dt.datetime.now(TZ).date() - dt.timedelta(days=7 + dt.datetime.now(TZ).weekday())
+    assert f"Resumo semanal do humor — {week_pt(monday, monday + dt.timedelta(days=6))}" in \
+        blocks_text(post.params)
+    assert week not in blocks_text(post.params)  # the ISO name is for the job's answer only
     second = digest(bot)
     assert second.status_code == 200
     assert second.json()["posted"] == [] and second.json()["already_sent"] == ["C0GERAL"]

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -106,3 +107,21 @@ def test_today_is_the_default_end(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["days"] == [
         {"date": today, "positive": 1, "neutral": 0, "negative": 0}]
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12"])
+def test_until_defaults_to_today_in_the_timezone_days_are_counted_in(filled_db, zone):
+    """Without --until the last day is today in TIMEZONE, not in UTC: UTC+14 and UTC-12 are 26
+    hours apart, so at any moment at least one of them has a date other than UTC's."""
+    result = run_cli("--team", T, "--channel", C, "--days", "1",
+                     env_extra={"SQLITE_PATH": str(filled_db), "TIMEZONE": zone})
+    assert result.returncode == 0, result.stderr
+    expected = dt.datetime.now(ZoneInfo(zone)).date().isoformat()
+    assert json.loads(result.stdout)["end"] == expected
+
+
+def test_an_unknown_timezone_is_refused_in_portuguese(filled_db):
+    """A TIMEZONE that is not an IANA zone: exit status 2 and a message naming it."""
+    result = run_cli("--team", T, "--channel", C,
+                     env_extra={"SQLITE_PATH": str(filled_db), "TIMEZONE": "Lua/Base"})
+    assert result.returncode == 2 and "TIMEZONE" in result.stderr and "fuso" in result.stderr

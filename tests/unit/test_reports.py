@@ -12,7 +12,10 @@ from bot.reports.chart import mood_chart_png
 from bot.reports.model import (
     PeriodError, apportion, build_report, iso_week, last_week, mood_index, parse_period, shares,
 )
-from bot.reports.views import day_line, emoji_bar, parse_share_value, render_blocks, render_text
+from bot.reports.views import (
+    OFF_WORDS, ON_WORDS, day_line, digest_message, digest_status_message, emoji_bar,
+    parse_share_value, render_blocks, render_text, week_pt,
+)
 
 TODAY = dt.date(2026, 11, 20)  # a Friday
 
@@ -172,9 +175,34 @@ def test_share_value_rejects_garbage():
 
 
 def test_day_line():
-    """Day line."""
+    """Day line: "mensagem"/"mensagens" written out, as everywhere else."""
     report = build_report("T1", "C1", parse_period("hoje"), TODAY, {"2026-11-20": counts(1, 0, 0)})
-    assert day_line(report.rows[0]) == "`sex 20/11` " + "🟩" * 10 + "  1 msg · humor +100"
+    assert day_line(report.rows[0]) == "`sex 20/11` " + "🟩" * 10 + "  1 mensagem · humor +100"
+    report = build_report("T1", "C1", parse_period("hoje"), TODAY, {"2026-11-20": counts(2, 1, 0)})
+    assert "  3 mensagens · humor" in day_line(report.rows[0])
+
+
+def test_the_digest_names_its_week_as_people_do():
+    """The digest's header: "semana de 23 a 29 de novembro de 2026", not "2026-W48"; a week
+    across two months or two years names both."""
+    assert week_pt(dt.date(2026, 11, 23), dt.date(2026, 11, 29)) == \
+        "semana de 23 a 29 de novembro de 2026"
+    assert week_pt(dt.date(2026, 11, 30), dt.date(2026, 12, 6)) == \
+        "semana de 30 de novembro a 6 de dezembro de 2026"
+    assert week_pt(dt.date(2026, 12, 28), dt.date(2027, 1, 3)) == \
+        "semana de 28 de dezembro de 2026 a 3 de janeiro de 2027"
+    report = build_report("T1", "C1", parse_period("7d"), dt.date(2026, 11, 29),
+                          {"2026-11-25": counts(1, 0, 0)})
+    shown = json.dumps(digest_message(report, "2026-W48"), ensure_ascii=False)
+    assert "Resumo semanal do humor — semana de 23 a 29 de novembro de 2026" in shown
+    assert "W48" not in shown and "`/sentimento resumo desativar`" in shown
+
+
+def test_resumo_offers_ativar_and_still_takes_on_and_off():
+    """ativar/desativar come first in the words and in the answers; on/off still work."""
+    assert (ON_WORDS[0], OFF_WORDS[0]) == ("ativar", "desativar")
+    assert {"on", "ligar"} <= set(ON_WORDS) and {"off", "desligar"} <= set(OFF_WORDS)
+    assert "resumo ativar" in json.dumps(digest_status_message(False), ensure_ascii=False)
 
 
 def test_weeks_for_the_digest():
