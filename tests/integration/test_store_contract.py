@@ -338,10 +338,9 @@ def test_a_switch_is_seen_at_once_here_and_within_the_cache_time_elsewhere(make_
         here.set_paused(T, C, True)
     assert here.channel_settings(T, C).paused is not paused    # both read it, and cache it
     assert there.channel_settings(T, C).paused is not paused
-    now[0] += 1
-    here.set_paused(T, C, paused)
+    here.set_paused(T, C, paused)                              # the worst case: just after it
     assert here.channel_settings(T, C).paused is paused        # at once, through this instance
-    now[0] += 10                                               # the cache time after the change
+    now[0] += 10                                               # the cache time, to the second
     assert there.channel_settings(T, C).paused is paused
     now[0] -= 3600                                             # a clock set back: no stale cache
     here.set_paused(T, C, not paused)
