@@ -9,11 +9,12 @@ import time
 from typing import Mapping
 
 from bot.store.base import (
-    BufferedStore, ChannelSwitches, Claims, ModerationStore, Store, StoreClosedError, TallyStore,
+    BufferedStore, ChannelSwitches, Claims, FeedbackStore, ModerationStore, Store,
+    StoreClosedError, TallyStore,
 )
 from bot.store.settings import StoreSettings
 
-__all__ = ["BufferedStore", "ChannelSwitches", "Claims", "ModerationStore", "Store",
+__all__ = ["BufferedStore", "ChannelSwitches", "Claims", "FeedbackStore", "ModerationStore", "Store",
            "StoreClosedError", "StoreSettings", "TallyStore", "open_store"]
 
 
