@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from bot import limits
 from bot.classify.port import MAX_VERSION_CHARS
 from service.labels import LABELS
 
-MAX_BUTTON_VALUE = 2000  # Slack's limit on a button's value
+MAX_BUTTON_VALUE = limits.BUTTON_VALUE  # Slack's limit on a button's value
 _VERSION = re.compile(r"^[^\x00-\x1f\x7f]{1,%d}$" % MAX_VERSION_CHARS)
 
 # The moderation threshold advice (see :func:`suggest_threshold`).
