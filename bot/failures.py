@@ -14,6 +14,8 @@ Event names are stable (dashboards and alerts depend on them):
 - ``moderation_alert_update_failed``: an alert's state could not be saved after Slack's answer.
 - ``moderation_warning_dm_failed``: the DM telling who set the moderators' channel that it
   is unreachable could not be sent.
+- ``feedback_store_failed``: a user's "Concordo" / "Discordo" vote could not be stored (the
+  user is told; the answer and its buttons stay for another try).
 
 The detail of a line is an exception class name or a Slack error code: never message text.
 """

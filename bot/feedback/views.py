@@ -52,7 +52,7 @@ def picker_message(vote: Vote) -> dict[str, Any]:
                 "value": encode_vote(Vote(vote.predicted, vote.model, label)),
                 "text": {"type": "plain_text", "text": LABELS_PT[label]}}
                for label in LABELS if label != vote.predicted]
-    text = (f"O modelo disse *{LABELS_PT[vote.predicted]}*. Qual seria a classificação certa?")
+    text = f"O modelo disse *{LABELS_PT[vote.predicted]}*. Qual seria a classificação certa?"
     return {"text": message_text(text), "blocks": [
         section(text), {"type": "actions", "block_id": "feedback_rotulo", "elements": buttons},
         context(PRIVACY_NOTE)]}
