@@ -34,7 +34,9 @@ def home_view(extra_blocks: Sequence[dict] = (), extra_help: Sequence[Subcommand
         section(
             "*O que guardo*\nNada do texto das mensagens: nem no banco de dados, nem em logs. "
             "Guardo apenas contagens por canal e por dia (quantas mensagens positivas, neutras e "
-            "negativas e a soma das confianças) e os IDs do Slack necessários para isso."),
+            "negativas e a soma das confianças, e a versão do modelo que as analisou), os votos "
+            "Concordo/Discordo só como contagens por versão do modelo (sem o texto e sem quem "
+            "votou) e os IDs do Slack necessários para isso."),
     ]
     if extra_blocks:
         room = limits.VIEW_BLOCKS - len(blocks) - 1  # the divider
