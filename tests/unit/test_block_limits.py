@@ -18,8 +18,11 @@ from slack_sdk.models.views import View
 from bot import limits
 from bot.blocks import notice
 from bot.classify import views as classify_views
+from bot.classify.port import ModelInfo
 from bot.command import BUILTIN_HELP, SubcommandHelp, help_message
 from bot.counting.model import ChannelActivity, Tally
+from bot.feedback import views as feedback_views
+from bot.feedback.rules import FeedbackCount, Vote, evaluation_figures, suggest_threshold, summarise
 from bot.home.views import home_view
 from bot.moderation import views as moderation_views
 from bot.moderation.rules import (
@@ -384,13 +387,6 @@ def test_feedback_messages_stay_within_limits(version, predicted, actual, model,
                                               evaluation):
     """The answer's vote buttons (any version kept: 1 to 200 characters), the picker, the
     thanks, and ``modelo`` with ids, revisions and counts of any size."""
-    # pylint: disable=import-outside-toplevel  # the feature's own modules, only here
-    from bot.classify.port import ModelInfo
-    from bot.feedback import views as feedback_views
-    from bot.feedback.rules import (
-        FeedbackCount, Vote, evaluation_figures, suggest_threshold, summarise,
-    )
-
     answer = classify_views.result_message(Classification.from_scores({predicted: 1.0}), "lexicon")
     answer["blocks"].append(feedback_views.vote_buttons(predicted, version))
     assert_within("message", answer)
