@@ -28,7 +28,7 @@ from bot.moderation.alerts import thread_watcher
 from bot.settings import BotSettings
 from bot.store.base import Store
 from bot.validation import PayloadGuard, Rejections
-from handlers import classify, command, counting, home, moderation, reports
+from handlers import classify, command, counting, feedback, home, moderation, reports
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,16 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
     the channel reports (``relatorio``, ``pausar``, ``retomar``, ``resumo``, the share button,
     the App Home's channel moods); and moderation (``moderacao``, ``limiar``, ``regra``, thread
     alerts and their buttons, the "Sinalizar para moderação" shortcut, the admin's App Home
-    section). ``subcommands`` and ``home_sections`` are extension points for later features.
+    section); and feedback (the "Concordo" / "Discordo" buttons of answers, ``modelo``).
+    ``subcommands`` and ``home_sections`` are extension points for later features.
     Malformed payloads are refused before any listener (:mod:`bot.validation`), counted in
     ``rejections``.
     Calls ``auth.test`` once (Bolt's token verification) to learn the bot's own ids.
     """
     timezone = ZoneInfo(settings.timezone)
     deps = Deps(classifier=classifier, store=store, today=today_in(timezone))
-    subcommands = [*reports.subcommands(deps), *subcommands, *moderation.subcommands(deps)]
+    subcommands = [*reports.subcommands(deps), *subcommands, *moderation.subcommands(deps),
+                   *feedback.subcommands(deps)]
     if home_sections is None:
         home_sections = reports.home_section(deps)
     home_sections = combine(home_sections, moderation.home_section(deps))
@@ -121,6 +123,7 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
                                       event_claim_s=store.claim_ttl_s))
     reports.register(app, deps)
     moderation.register(app, deps)
+    feedback.register(app, deps)
     counter.add_listener(thread_watcher(store, app.client))
     app.error(log_error)
     return app

@@ -86,7 +86,8 @@ def help_message(extra: Sequence[SubcommandHelp] = ()) -> dict:
         "blocks": [
             *(section(part) for part in parts),
             context(f"Você também pode usar o atalho de mensagem *{SHORTCUT_NAME}* (menu ⋮ de "
-                    "uma mensagem). O texto analisado nunca é guardado."),
+                    "uma mensagem). O texto analisado nunca é guardado; os botões *Concordo* / "
+                    "*Discordo* das respostas ajudam a avaliar o modelo (só contamos os votos)."),
         ],
     }
 

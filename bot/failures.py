@@ -15,6 +15,8 @@ Event names are stable (dashboards and alerts depend on them):
 - ``moderation_warning_dm_failed``: the DM telling who set the moderators' channel that it
   is unreachable could not be sent.
 - ``retention_purge_failed``: deleting expired records failed (tried again at the next run).
+- ``feedback_store_failed``: a user's "Concordo" / "Discordo" vote could not be stored (the
+  user is told; the answer and its buttons stay for another try).
 
 The detail of a line is an exception class name or a Slack error code: never message text.
 """

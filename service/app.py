@@ -24,6 +24,7 @@ from service.batching import Batcher, BatcherClosedError, QueueFullError, TextRe
 from service.labels import LABELS, Classification
 from service.limits import BodySizeLimitMiddleware
 from service.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
+from service.model_card import load_evaluation, model_card
 from service.settings import MAX_CHARS, MAX_TEXTS, ModelSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ class ServiceState:
         self.batcher: Batcher | None = None
         self.error: BaseException | None = None
         self.loaded: Future = Future()  # resolves to the backend, or to the load error
+        # The model's figures on the evaluation set (SENTIMENT_EVALUATION_FILE), read once.
+        self.evaluation = load_evaluation(settings.model.evaluation_file)
         self._lock = threading.Lock()
         self._closed = False
 
@@ -363,6 +366,21 @@ async def classify_texts(body: ClassifyRequest, state: State) -> Response:
                          "runtime": backend.runtime,
                          "results": [result.to_dict() for result in results]},
                         headers=backend_headers(backend))
+
+
+@router.get("/v1/model", summary="O modelo em uso e suas métricas de avaliação",
+            dependencies=[Depends(authorise)], responses={401: {}, 503: {}})
+async def model_in_use(state: State) -> dict:
+    """``{"model", "revision", "backend", "runtime", "evaluation"}``: ``evaluation`` is the JSON
+    of ``SENTIMENT_EVALUATION_FILE`` read at start-up (``null`` when unset or unreadable)."""
+    backend = state.backend
+    if backend is None:
+        if state.error is not None:
+            raise _unavailable(f"o modelo não pôde ser carregado: {state.error}",
+                               RETRY_AFTER_LOADING_S)
+        raise _unavailable("o modelo ainda está carregando; tente novamente em instantes",
+                           RETRY_AFTER_LOADING_S)
+    return model_card(backend, state.evaluation)
 
 
 @router.get("/healthz", summary="Vivo")

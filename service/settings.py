@@ -97,6 +97,7 @@ class ModelSettings:
     max_batch_size: int = 16
     max_batch_wait_ms: float = 5.0
     max_queue_size: int = 256
+    evaluation_file: str | None = None  # SENTIMENT_EVALUATION_FILE: figures shown by GET /v1/model
 
     @classmethod
     def read(cls, env: EnvReader) -> "ModelSettings":
@@ -109,6 +110,7 @@ class ModelSettings:
             max_batch_size=env.integer("MAX_BATCH_SIZE", 16, 1, 256),
             max_batch_wait_ms=env.number("MAX_BATCH_WAIT_MS", 5.0, 0.0, 1000.0),
             max_queue_size=env.integer("MAX_QUEUE_SIZE", 256, 1, 100_000),
+            evaluation_file=env.text("SENTIMENT_EVALUATION_FILE"),
         )
 
 

@@ -12,12 +12,14 @@ from bot.classify import views
 from bot.classify.clients import ClassifierInputError, ModelUnavailableError
 from bot.classify.port import Classifier
 from bot.counting.model import analysable
+from bot.feedback.views import vote_buttons
 
 log = logging.getLogger(__name__)
 
 
 def answer_for(classifier: Classifier, text: str, show_text: bool = True) -> dict:
-    """The ephemeral message (``text`` + ``blocks``) answering "what is the sentiment of ``text``?"."""
+    """The ephemeral message (``text`` + ``blocks``) answering "what is the sentiment of ``text``?",
+    with the "Concordo" / "Discordo" buttons of the model version that answered."""
     if not analysable(text):
         return views.empty_text_message()
     try:
@@ -29,5 +31,10 @@ def answer_for(classifier: Classifier, text: str, show_text: bool = True) -> dic
     except Exception as exc:  # pylint: disable=broad-exception-caught  # never a stack trace in Slack
         log.error("classification failed: %s", exc.__class__.__name__)
         return views.internal_error_message()
-    return views.result_message(verdicts.results[0], verdicts.backend, verdicts.fallback,
+    result = verdicts.results[0]
+    message = views.result_message(result, verdicts.backend, verdicts.fallback,
                                    text if show_text else None)
+    buttons = vote_buttons(result.label, verdicts.model)  # labels and the version, never the text
+    if buttons is not None:
+        message["blocks"].append(buttons)
+    return message

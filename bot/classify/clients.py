@@ -17,11 +17,12 @@ from typing import Callable, Iterator, Sequence
 
 import httpx
 
-from bot.classify.port import Classifier, Verdicts
+from bot.classify.port import Classifier, ModelInfo, Verdicts, model_version
 from service.backends import Backend, load_backend
 from service.batching import Batcher, BatcherClosedError, QueueFullError
 from service.gcp import IdTokenAuth
 from service.labels import LABELS, Classification
+from service.model_card import load_evaluation
 from service.settings import ModelSettings
 from service.text import model_input
 
@@ -88,6 +89,10 @@ class _ClassifierBase:
         """Classify raw Slack texts (cleaned by the model side), results in input order."""
         return self.classify_detailed(texts).results
 
+    def describe(self) -> ModelInfo:
+        """The model in use (implemented by subclasses)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Release threads and connections (idempotent)."""
 
@@ -97,7 +102,8 @@ class LocalClassifier(_ClassifierBase):
 
     def __init__(self, backend: Backend, max_batch_size: int = 16, max_batch_wait_ms: float = 5.0,
                  max_queue_size: int = 256, timeout: float = 60.0, retries: int = 3,
-                 backoff: float = 0.05):
+                 backoff: float = 0.05, evaluation: dict | None = None):
+        self._evaluation = evaluation
         self._batcher = Batcher(backend, max_batch_size=max_batch_size,
                                 max_batch_wait_ms=max_batch_wait_ms, max_queue_size=max_queue_size)
         self._chunk = min(MAX_TEXTS_PER_REQUEST, max_queue_size)
@@ -110,7 +116,8 @@ class LocalClassifier(_ClassifierBase):
         """Load the backend chosen by the ``SENTIMENT_*`` variables (once, at start-up)."""
         return cls(load_backend(settings), max_batch_size=settings.max_batch_size,
                    max_batch_wait_ms=settings.max_batch_wait_ms,
-                   max_queue_size=settings.max_queue_size)
+                   max_queue_size=settings.max_queue_size,
+                   evaluation=load_evaluation(settings.evaluation_file))
 
     @property
     def backend(self) -> str:
@@ -122,7 +129,14 @@ class LocalClassifier(_ClassifierBase):
         results: list[Classification] = []
         for chunk in chunks(list(texts), self._chunk):
             results.extend(self._classify_chunk(chunk))
-        return Verdicts(results=results, backend=self.backend)
+        return Verdicts(results=results, backend=self.backend, model=self.describe().version)
+
+    def describe(self) -> ModelInfo:
+        """The backend's model, revision and runtime, and ``SENTIMENT_EVALUATION_FILE``'s figures."""
+        backend = self._batcher.backend
+        return ModelInfo(model=backend.model, revision=str(getattr(backend, "revision", "") or ""),
+                         backend=backend.name, runtime=backend.runtime,
+                         evaluation=self._evaluation)
 
     def _classify_chunk(self, texts: Sequence[str]) -> list[Classification]:
         for attempt in range(self._retries + 1):
@@ -180,11 +194,13 @@ class RemoteClassifier(_ClassifierBase):
     def classify_detailed(self, texts: Sequence[str]) -> Verdicts:
         check_texts(texts)
         results: list[Classification] = []
-        backend = self._backend
+        backend, version = self._backend, ""
         for chunk in chunks(list(texts), MAX_TEXTS_PER_REQUEST):
             body = self._post(list(chunk))
             try:
                 backend = str(body.get("backend", backend))
+                version = model_version(str(body.get("model") or ""),
+                                        str(body.get("revision") or ""))
                 got = [_parse_result(item) for item in body["results"]]
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 log.error("model service answered an unexpected JSON shape (%s)", exc.__class__.__name__)
@@ -194,7 +210,29 @@ class RemoteClassifier(_ClassifierBase):
             results.extend(got)
         with self._lock:
             self._backend = backend
-        return Verdicts(results=results, backend=backend)
+        return Verdicts(results=results, backend=backend, model=version)
+
+    def describe(self) -> ModelInfo:
+        """``GET {url}v1/model`` (one attempt: a person is waiting); ModelUnavailableError when
+        the service does not answer it (down, or a version without the route)."""
+        try:
+            response = self._client.get("v1/model")
+        except httpx.TransportError as exc:
+            raise ModelUnavailableError(
+                f"O serviço de análise não respondeu ({exc.__class__.__name__}).") from exc
+        if response.status_code != 200:
+            raise ModelUnavailableError(
+                f"O serviço de análise não informou o modelo (HTTP {response.status_code}).")
+        try:
+            body = response.json()
+            evaluation = body.get("evaluation")
+            return ModelInfo(model=str(body["model"]), revision=str(body.get("revision") or ""),
+                             backend=str(body.get("backend") or ""),
+                             runtime=str(body.get("runtime") or ""),
+                             evaluation=evaluation if isinstance(evaluation, dict) else None)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelUnavailableError(
+                "O serviço de análise respondeu de forma inesperada.") from exc
 
     def _post(self, texts: list[str]) -> dict:
         """One chunk, with retries; the JSON body of a 200 answer."""
@@ -281,7 +319,13 @@ class FallbackClassifier(_ClassifierBase):
                         len(texts), self._fallback.name)
         inputs = [model_input(text) for text in texts]
         return Verdicts(results=self._fallback.predict(inputs), backend=self._fallback.name,
-                        fallback=True)
+                        fallback=True,
+                        model=model_version(self._fallback.model,
+                                            str(getattr(self._fallback, "revision", "") or "")))
+
+    def describe(self) -> ModelInfo:
+        """The primary's model (the lexicon only answers while the primary is down)."""
+        return self._primary.describe()
 
     def close(self) -> None:
         close = getattr(self._primary, "close", None)

@@ -92,6 +92,10 @@ class _Waiting:
     token: str = field(default_factory=lambda: uuid.uuid4().hex)  # this instance's claim
 
 
+# A classified message: its backlog entry, its result and the model version that answered.
+_Classified = tuple[_Waiting, Classification, str]
+
+
 class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one worker's state
     """Batches channel messages for the classifier and records the results in the store."""
 
@@ -342,13 +346,14 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
             return "redelivery"
         return None
 
-    def _classify(self, items: list[_Waiting]) -> tuple[list[tuple[_Waiting, Classification]],
+    def _classify(self, items: list[_Waiting]) -> tuple[list[_Classified],
                                                          list[_Waiting], list[_Waiting]]:
         """(classified, rejected by the model, to retry). A batch that fails for any reason
         but an unavailable model is split into single texts, so that only a bad text fails."""
         try:
-            results = self._classifier.classify([item.message.text for item in items])
-            return list(zip(items, results)), [], []
+            verdicts = self._classifier.classify_detailed([item.message.text for item in items])
+            return [(item, result, verdicts.model)
+                    for item, result in zip(items, verdicts.results)], [], []
         except ModelUnavailableError:
             self.metrics.model_errors.labels("unavailable").inc()
             log.warning("model unavailable: %d channel messages wait for a retry", len(items))
@@ -357,10 +362,12 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
             # Only the class: an exception message could quote the text.
             log.warning("a batch of %d failed (%s): classifying one by one", len(items),
                         exc.__class__.__name__)
-        classified, rejected = [], []
+        classified: list[_Classified] = []
+        rejected: list[_Waiting] = []
         for index, item in enumerate(items):
             try:
-                classified.append((item, self._classifier.classify([item.message.text])[0]))
+                verdicts = self._classifier.classify_detailed([item.message.text])
+                classified.append((item, verdicts.results[0], verdicts.model))
             except ModelUnavailableError:
                 self.metrics.model_errors.labels("unavailable").inc()
                 return classified, rejected, items[index:]
@@ -371,20 +378,21 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
                 rejected.append(item)
         return classified, rejected, []
 
-    def _record(self, classified: list[tuple[_Waiting, Classification]]) -> None:
+    def _record(self, classified: list[_Classified]) -> None:
         if not classified:
             return
         observations = [Observation(team_id=item.message.team_id,
                                     channel_id=item.message.channel_id, day=item.message.day,
-                                    label=result.label, scores=dict(result.scores))
-                        for item, result in classified]
+                                    label=result.label, scores=dict(result.scores),
+                                    model=model)
+                        for item, result, model in classified]
         if not self._write(observations, "count"):
             return
         with self._cond:
             self.counted += len(classified)
         self.metrics.counted.inc(len(classified))
-        messages = [item.message for item, _ in classified]
-        results = [result for _, result in classified]
+        messages = [item.message for item, _, _ in classified]
+        results = [result for _, result, _ in classified]
         future = self._listener_pool.submit(self._notify, messages, results)
         if future.done() and future.exception() is not None:  # refused: the pool is full
             self.metrics.listener_errors.labels("listener_queue_full").inc()

@@ -72,6 +72,7 @@ class PendingMessage:
 
 
 DROPPED = "dropped"  # the "label" of an acked message that could not be classified
+MODELS = "models"  # the stored field of a channel-day's model versions (not a count)
 
 
 @dataclass(frozen=True)
@@ -85,16 +86,19 @@ class Observation:
     day: str  # ISO date (YYYY-MM-DD) in the workspace's time zone
     label: str  # negative | neutral | positive | dropped
     scores: dict[str, float]  # probability per label (empty when dropped)
+    model: str = ""  # the model version that classified it (``id@revision``; "" when dropped)
 
 
 @dataclass
 class Tally:
     """Counts per label and the sums of the scores per label (enough for shares and mood),
-    and the messages acked but not counted (``dropped``: they are in no label)."""
+    the messages acked but not counted (``dropped``: they are in no label), and the set of
+    model versions that classified them (a report spanning a model change says so)."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABELS, 0))
     score_sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(LABELS, 0.0))
     dropped: int = 0
+    models: set[str] = field(default_factory=set)
 
     @property
     def total(self) -> int:
@@ -111,6 +115,8 @@ class Tally:
         if obs.label == DROPPED:
             self.dropped += 1
             return
+        if obs.model:
+            self.models.add(obs.model)
         self.counts[obs.label] += 1
         for label in LABELS:
             self.score_sums[label] += float(obs.scores.get(label, 0.0))
@@ -121,18 +127,22 @@ class Tally:
             self.counts[label] += other.counts[label]
             self.score_sums[label] += other.score_sums[label]
         self.dropped += other.dropped
+        self.models |= other.models
 
     def copy(self) -> "Tally":
         """An independent copy."""
-        return Tally(dict(self.counts), dict(self.score_sums), self.dropped)
+        return Tally(dict(self.counts), dict(self.score_sums), self.dropped, set(self.models))
 
     @classmethod
     def from_fields(cls, data: Mapping[str, object]) -> "Tally":
-        """Read ``{"positive": 3, ..., "score_positive": 2.7, ..., "dropped": 1}`` (missing
-        fields are zero)."""
+        """Read ``{"positive": 3, ..., "score_positive": 2.7, ..., "dropped": 1,
+        "models": ["id@rev"]}`` (missing fields are zero, or no model)."""
+        models = data.get(MODELS) or []
         return cls({label: int(data.get(label, 0) or 0) for label in LABELS},
                    {label: float(data.get(f"score_{label}", 0.0) or 0.0) for label in LABELS},
-                   int(data.get(DROPPED, 0) or 0))
+                   int(data.get(DROPPED, 0) or 0),
+                   {str(model) for model in models} if isinstance(models, (list, tuple, set))
+                   else set())
 
     def to_fields(self) -> dict[str, float]:
         """The flat stored shape, the inverse of :meth:`from_fields`."""

@@ -38,8 +38,9 @@ def stored_records(retention: Retention = Retention()) -> dict[str, str]:
     hours = max(1, round(retention.event_claim_s / 3600))
     return {
         "tallies": "*Contagens por canal e por dia*: quantas mensagens positivas, neutras e "
-                   "negativas, a soma das confianças e quantas não puderam ser analisadas, "
-                   f"para os relatórios e o resumo semanal. Por {retention.tally_days} dias.",
+                   "negativas, a soma das confianças, quantas não puderam ser analisadas e "
+                   "a versão do modelo que as analisou, para os relatórios e o resumo semanal. "
+                   f"Por {retention.tally_days} dias.",
         "switches": "*Os interruptores de cada canal*: pausado, resumo semanal ligado. Enquanto "
                     "o app estiver instalado.",
         "moderation_settings": "*A configuração da moderação*: canal e grupo dos moderadores, "
@@ -60,6 +61,9 @@ def stored_records(retention: Retention = Retention()) -> dict[str, str]:
                          f"publicar duas vezes. Por {retention.digest_claim_days} dias.",
         "write_markers": "*Marcas de gravação* (IDs aleatórios), para não somar duas vezes uma "
                          f"gravação repetida. Por {retention.write_marker_days} dias.",
+        "feedback": "*Os votos Concordo/Discordo*, só como contagens por versão do modelo, "
+                    "rótulo do modelo e rótulo escolhido (sem o texto e sem quem votou), para "
+                    "medir o modelo. Enquanto o app estiver instalado.",
     }
 
 

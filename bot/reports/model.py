@@ -130,6 +130,29 @@ class DayRow:
 
 
 @dataclass(frozen=True)
+class ModelSpan:
+    """A model version that classified messages of a report's period, and the first and last
+    day it did."""
+
+    version: str
+    first: dt.date
+    last: dt.date
+
+
+def model_spans(daily: Mapping[str, Any], start: dt.date, end: dt.date) -> tuple[ModelSpan, ...]:
+    """The model versions of the days in ``[start, end]`` (a Tally's ``models``), in the order
+    they first answered (then by name). Days counted before versions were recorded name none."""
+    seen: dict[str, list[dt.date]] = {}
+    for day, value in daily.items():
+        date = dt.date.fromisoformat(day)
+        if start <= date <= end:
+            for version in getattr(value, "models", None) or ():
+                seen.setdefault(version, []).append(date)
+    spans = [ModelSpan(version, min(days), max(days)) for version, days in seen.items()]
+    return tuple(sorted(spans, key=lambda span: (span.first, span.last, span.version)))
+
+
+@dataclass(frozen=True)
 class Report:
     """The figures of one channel over one period, and of the period before."""
 
@@ -142,6 +165,12 @@ class Report:
     totals: dict[str, int]
     previous_totals: dict[str, int]
     dropped: int = 0  # messages received in the period that could not be analysed
+    models: tuple[ModelSpan, ...] = ()  # the model versions that classified the period
+
+    @property
+    def model_changed(self) -> bool:
+        """More than one model version classified this period's messages."""
+        return len(self.models) > 1
 
     @property
     def total(self) -> int:
@@ -203,7 +232,8 @@ def report_range(period: Period, today: dt.date) -> tuple[dt.date, dt.date]:
 def build_report(team_id: str, channel_id: str, period: Period, today: dt.date,
                  daily: Mapping[str, Any]) -> Report:
     """A report from per-day counts (``{"2026-11-20": Tally or {label: n}}``, missing days = 0);
-    a Tally's ``dropped`` messages in the period are summed into :attr:`Report.dropped`."""
+    a Tally's ``dropped`` messages in the period are summed into :attr:`Report.dropped`, and its
+    ``models`` give :attr:`Report.models`."""
     start, end = period.window(today)
     prev_start, prev_end = period.previous_window(today)
     by_day = {dt.date.fromisoformat(day): counts_of(value) for day, value in daily.items()}
@@ -222,7 +252,8 @@ def build_report(team_id: str, channel_id: str, period: Period, today: dt.date,
     dropped = sum(int(getattr(value, "dropped", 0) or 0) for day, value in daily.items()
                   if start <= dt.date.fromisoformat(day) <= end)
     return Report(team_id, channel_id, period, start, end, rows,
-                  total_between(start, end), total_between(prev_start, prev_end), dropped)
+                  total_between(start, end), total_between(prev_start, prev_end), dropped,
+                  model_spans(daily, start, end))
 
 
 def iso_week(day: dt.date) -> str:

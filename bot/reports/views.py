@@ -15,6 +15,7 @@ from bot.blocks import (
     COMMAND, context, echo, fields_section, fold, header, message_text, notice, plural, section,
     signed,
 )
+from bot.classify.port import short_version
 from bot.counting.model import ChannelActivity
 from bot.reports.model import DayRow, Period, Report, apportion, mood_index, parse_period
 from service.labels import LABELS, LABELS_PT, NEGATIVE, NEUTRAL, POSITIVE
@@ -113,6 +114,24 @@ def dropped_note(dropped: int) -> str:
             "(texto recusado pelo modelo ou bot encerrando) e não entram nestes números.")
 
 
+MODEL_SPANS_SHOWN = 4  # model versions a report names (a period rarely sees more than two)
+
+
+def model_change_note(report: Report) -> str:
+    """What a report says when its period was classified by more than one model version: which,
+    and on which days, named briefly; its figures mix models."""
+    def span(item) -> str:
+        days = (f"{item.first:%d/%m}" if item.first == item.last
+                else f"{item.first:%d/%m} a {item.last:%d/%m}")
+        return f"`{short_version(item.version)}` ({days})"
+
+    shown = ", ".join(span(item) for item in report.models[:MODEL_SPANS_SHOWN])
+    hidden = len(report.models) - MODEL_SPANS_SHOWN
+    more = f" e mais {hidden}" if hidden > 0 else ""
+    return (f":arrows_counterclockwise: O modelo de análise mudou neste período: {shown}{more}. "
+            "Os números misturam os dois; compare os dias com cautela.")
+
+
 def render_blocks(report: Report, *, share_button: bool = True) -> list[dict[str, Any]]:
     """The report as Block Kit blocks, in Portuguese (with a share button unless already shared)."""
     period_dates = (f"{report.start:%d/%m/%Y}" if report.start == report.end
@@ -140,6 +159,8 @@ def render_blocks(report: Report, *, share_button: bool = True) -> list[dict[str
         ]
     if report.dropped:
         blocks.append(context(dropped_note(report.dropped)))
+    if report.model_changed:
+        blocks.append(context(model_change_note(report)))
     blocks.append(context("Índice de humor = % positivas − % negativas (de −100 a 100). "
                           "Só guardamos contagens, nunca o texto das mensagens."))
     if share_button:

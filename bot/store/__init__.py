@@ -9,12 +9,13 @@ import time
 from typing import Mapping
 
 from bot.store.base import (
-    BufferedStore, ChannelSwitches, Claims, ModerationStore, Retention, Store, StoreClosedError,
-    TallyStore,
+    BufferedStore, ChannelSwitches, Claims, FeedbackStore, ModerationStore, Retention, Store,
+    StoreClosedError, TallyStore,
 )
 from bot.store.settings import StoreSettings
 
-__all__ = ["BufferedStore", "ChannelSwitches", "Claims", "ModerationStore", "Retention", "Store",
+__all__ = ["BufferedStore", "ChannelSwitches", "Claims", "FeedbackStore", "ModerationStore",
+           "Retention", "Store",
            "StoreClosedError", "StoreSettings", "TallyStore", "open_store"]
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from bot.counting.model import DROPPED, ChannelActivity, ChannelSettings, Observation, Tally
+from bot.feedback.rules import FeedbackCount, FeedbackError, valid_version
 from bot.ids import check_id
 from bot.moderation.rules import Alert, ModerationRule, ModerationSettings, ThreadEntry, ThreadState
 from service.labels import LABELS
@@ -45,7 +46,7 @@ DIGEST_CLAIM_TTL_S = 60 * DAY_S
 # Every kind of record the store keeps, as App Home ("O que guardo") and the README name them;
 # ``purge_expired`` answers its counts under these keys (settings are kept while installed).
 RECORD_KINDS = ("tallies", "switches", "moderation_settings", "threads", "alerts",
-                "event_claims", "digest_claims", "write_markers")
+                "event_claims", "digest_claims", "write_markers", "feedback")
 EXPIRING_KINDS = ("tallies", "threads", "alerts", "event_claims", "digest_claims",
                   "write_markers")
 ThreadChange = Callable[[ThreadState], tuple[ThreadState, Any]]
@@ -189,11 +190,27 @@ class Retention(Protocol):
         Idempotent; safe while other instances write."""
 
 
-class Store(TallyStore, ChannelSwitches, Claims, ModerationStore, Retention, Protocol):
+class FeedbackStore(Protocol):
+    """Users' votes on the model's answers, as counts per (workspace, model version, predicted
+    label, user's label): never text, never who voted; and the moderators' verdicts on alerts."""
+
+    def record_feedback(self, team_id: str, model: str, predicted: str, actual: str) -> None:
+        """Add one vote (written at once, atomically: an increment)."""
+
+    def feedback_counts(self, team_id: str) -> list[FeedbackCount]:
+        """Every count of a workspace, sorted by model, predicted and user's label."""
+
+    def alert_verdicts(self, team_id: str) -> dict[str, int]:
+        """How many of the workspace's kept alerts are ``acknowledged`` and ``false_alarm``."""
+
+
+class Store(TallyStore, ChannelSwitches, Claims, ModerationStore, FeedbackStore, Retention,
+            Protocol):
     """Everything the bot keeps. Two implementations: Firestore and SQLite.
 
     Callers ask for the narrow interface they use (:class:`TallyStore`, :class:`ChannelSwitches`,
-    :class:`Claims`, :class:`ModerationStore`); the composition root holds the whole store.
+    :class:`Claims`, :class:`ModerationStore`, :class:`FeedbackStore`); the composition root
+    holds the whole store.
     Days are ISO dates (``YYYY-MM-DD``) in the workspace's time zone, computed by the caller;
     date ranges are inclusive. New features add methods to a narrow interface and to both
     implementations, with a case in the contract tests (``tests/integration/test_store_contract.py``).
@@ -293,6 +310,15 @@ def tally_cutoff(now: float, retention_days: int) -> dt.date:
     """The first day whose counts are still kept at ``now`` (UTC): days before it expired."""
     today = dt.datetime.fromtimestamp(now, tz=dt.timezone.utc).date()
     return today - dt.timedelta(days=retention_days)
+
+
+def check_feedback(team_id: str, model: str, predicted: str, actual: str) -> None:
+    """Reject a vote that could never be written (ids, labels, version)."""
+    check_id(team_id, "team_id")
+    if predicted not in LABELS or actual not in LABELS:
+        raise FeedbackError("rótulo inválido")
+    if not valid_version(model):
+        raise FeedbackError("versão de modelo inválida")
 
 
 def iter_days(start: dt.date, end: dt.date) -> Iterable[dt.date]:

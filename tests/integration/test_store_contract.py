@@ -20,11 +20,11 @@ DAY = dt.date(2026, 11, 20)
 
 
 def obs(label: str, day: dt.date = DAY, channel: str = C, team: str = T,
-        score: float = 0.8) -> Observation:
+        score: float = 0.8, model: str = "") -> Observation:
     """An observation whose top label has ``score`` and the rest split evenly."""
     rest = (1.0 - score) / 2
     return Observation(team, channel, day.isoformat(), label,
-                       {name: (score if name == label else rest) for name in LABELS})
+                       {name: (score if name == label else rest) for name in LABELS}, model)
 
 
 @pytest.fixture(params=["sqlite", "firestore"])
@@ -63,6 +63,26 @@ def test_counts_and_score_sums_per_day(make_store):
     assert today.score_sums["negative"] == pytest.approx(0.1 + 0.2 + 0.8)
     later = make_store().daily_counts(T, C, DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=60))
     assert [(day, t.total) for day, t in later.items()] == [("2026-12-30", 1)]
+
+
+def test_each_day_keeps_the_model_versions_that_classified_it(make_store):
+    """The set of model versions per channel-day: buffered and written, merged across flushes
+    and instances, empty for days counted before versions were recorded (and for dropped)."""
+    store = make_store(FLUSH_INTERVAL="60")
+    old, new = "LeIA@lexicon-0.0.1", "org/xlm@3f5c1a2"
+    yesterday = DAY - dt.timedelta(days=1)
+    store.record([obs("positive", day=yesterday, model=old), obs("negative", model=old),
+                  obs("neutral", model=new), obs("neutral", day=DAY - dt.timedelta(days=2)),
+                  Observation(T, C, DAY.isoformat(), DROPPED, {})])
+    assert store.daily_counts(T, C, DAY, DAY)[DAY.isoformat()].models == {old, new}
+    store.flush()
+    other = make_store(FLUSH_INTERVAL="60")
+    other.record([obs("positive", model=new)])
+    other.flush()
+    days = make_store().daily_counts(T, C, DAY - dt.timedelta(days=2), DAY)
+    assert {day: tally.models for day, tally in days.items()} == {
+        "2026-11-18": set(), "2026-11-19": {old}, "2026-11-20": {old, new}}
+    assert days["2026-11-20"].total == 3
 
 
 def test_dropped_messages_are_kept_apart_from_the_counts(make_store):
@@ -345,3 +365,31 @@ def test_a_switch_is_seen_at_once_here_and_within_the_cache_time_elsewhere(make_
     now[0] -= 3600                                             # a clock set back: no stale cache
     here.set_paused(T, C, not paused)
     assert there.channel_settings(T, C).paused is not paused
+
+
+def test_a_sqlite_file_without_model_versions_or_feedback_gains_them(tmp_path):
+    """A file written before model versions and votes were kept opens with its counts (their
+    days name no model) and then keeps both."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE channel_days (team_id TEXT NOT NULL, channel_id TEXT NOT NULL, "
+            "day TEXT NOT NULL, negative INTEGER NOT NULL DEFAULT 0, neutral INTEGER NOT NULL "
+            "DEFAULT 0, positive INTEGER NOT NULL DEFAULT 0, score_negative REAL NOT NULL "
+            "DEFAULT 0, score_neutral REAL NOT NULL DEFAULT 0, score_positive REAL NOT NULL "
+            "DEFAULT 0, dropped INTEGER NOT NULL DEFAULT 0, "
+            "PRIMARY KEY (team_id, channel_id, day)) WITHOUT ROWID;"
+            f"INSERT INTO channel_days VALUES ('{T}', '{C}', '{DAY.isoformat()}', 1, 2, 3, "
+            "0.5, 1.5, 2.5, 0);")
+    store = open_store({"STORE": "sqlite", "SQLITE_PATH": str(path), "FLUSH_INTERVAL": "0"})
+    try:
+        before = store.daily_counts(T, C, DAY, DAY)[DAY.isoformat()]
+        store.record([obs("positive", model="LeIA@lexicon-0.0.1")])
+        after = store.daily_counts(T, C, DAY, DAY)[DAY.isoformat()]
+        store.record_feedback(T, "LeIA@lexicon-0.0.1", "positive", "neutral")
+        votes = store.feedback_counts(T)
+    finally:
+        store.close()
+    assert (before.total, before.models) == (6, set())
+    assert (after.total, after.models) == (7, {"LeIA@lexicon-0.0.1"})
+    assert [(v.predicted, v.actual, v.votes) for v in votes] == [("positive", "neutral", 1)]

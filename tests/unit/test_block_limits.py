@@ -18,8 +18,13 @@ from slack_sdk.models.views import View
 from bot import limits
 from bot.blocks import notice
 from bot.classify import views as classify_views
+from bot.classify.port import ModelInfo
 from bot.command import BUILTIN_HELP, SubcommandHelp, help_message
 from bot.counting.model import ChannelActivity, Tally
+from bot.feedback import views as feedback_views
+from bot.feedback.rules import (
+    FeedbackCount, Vote, evaluation_figures, suggest_threshold, summarise, valid_version,
+)
 from bot.home.views import home_view
 from bot.moderation import views as moderation_views
 from bot.moderation.rules import (
@@ -368,3 +373,41 @@ def test_home_view_keeps_to_100_blocks_and_says_so():
     view = home_view(extra_blocks=many)
     assert_within("home", view)
     assert "parte do conteúdo não coube" in block_texts(view)
+
+
+versions = st.sampled_from(["m" * 200, "LeIA@lexicon-0.0.1"]) | st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from(MARKUP),
+    min_size=1, max_size=200).filter(valid_version)  # the versions the bot makes buttons for
+
+
+@FUZZ
+@given(version=versions, predicted=st.sampled_from(LABELS), actual=st.sampled_from(LABELS),
+       model=st.text(max_size=5000), revision=st.text(max_size=5000), votes=counts,
+       evaluation=st.fixed_dictionaries({"accuracy": st.floats(0, 1), "macro_f1": st.floats(0, 1),
+                                         "n": counts, "revision": st.text(max_size=5000)}))
+def test_feedback_messages_stay_within_limits(version, predicted, actual, model, revision, votes,
+                                              evaluation):
+    """The answer's vote buttons (any version kept: 1 to 200 characters), the picker, the
+    thanks, and ``modelo`` with ids, revisions and counts of any size."""
+    answer = classify_views.result_message(Classification.from_scores({predicted: 1.0}), "lexicon")
+    answer["blocks"].append(feedback_views.vote_buttons(predicted, version))
+    assert_within("message", answer)
+    assert_within("message", feedback_views.picker_message(Vote(predicted, version)))
+    assert_within("message", feedback_views.thanks_message(Vote(predicted, version, actual)))
+    info = ModelInfo(model or "m", revision, "transformers", "onnx-int8", evaluation)
+    tally = [FeedbackCount(info.version, predicted, actual, votes)]
+    assert_within("message", feedback_views.model_message(
+        info, evaluation_figures(evaluation), summarise(tally, info.version), summarise(tally),
+        suggest_threshold(0.8, votes, votes + 10)))
+
+
+def test_a_report_with_many_model_versions_names_four_and_counts_the_rest():
+    """Thirty days, one version a day, the longest ids: four named, "e mais 26"."""
+    period = parse_period("30d")
+    daily = {(TODAY - dt.timedelta(days=n)).isoformat(): Tally(
+        counts={"positive": 1, "neutral": 0, "negative": 0}, models={f"{'o' * 150}/m{n}@{'f' * 49}"})
+        for n in range(30)}
+    message = {"text": "x", "blocks": report_views.render_blocks(
+        build_report(LONGEST_ID, LONGEST_ID, period, TODAY, daily))}
+    assert_within("message", message)
+    assert "e mais 26." in block_texts(message)

@@ -54,7 +54,7 @@ def pure_modules() -> list[Path]:
 def test_the_rules_cover_every_feature():
     """Each feature keeps its pure model and its Block Kit views under the same names."""
     names = {module_name(path) for path in pure_modules()}
-    for feature in ("classify", "reports", "moderation", "home", "counting"):
+    for feature in ("classify", "reports", "moderation", "home", "counting", "feedback"):
         assert any(name.startswith(f"bot.{feature}.") for name in names), feature
 
 

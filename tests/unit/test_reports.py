@@ -254,3 +254,35 @@ def test_a_report_says_how_many_messages_of_its_period_could_not_be_analysed():
     none = build_report("T", "C", parse_period("7d"), today, {"2026-11-19": inside})
     assert "não puderam" not in json.dumps(render_blocks(none), ensure_ascii=False)
     assert "não pôde" not in json.dumps(render_blocks(none), ensure_ascii=False)
+
+
+def tally(pos=0, neu=0, neg=0, models=()):
+    """A stored day's tally with the model versions that classified it."""
+    return Tally(counts(pos, neu, neg), models=set(models))
+
+
+def test_a_report_spanning_a_model_change_names_both_versions_and_their_days():
+    """Two versions in the period: the report says so, naming each briefly with its days; the
+    previous period's versions do not count."""
+    hub = "cardiffnlp/twitter-xlm-roberta-base-sentiment@f2f1202b1bdeb07342385c3f807f9c07cd8f5cf8"
+    daily = {"2026-11-10": tally(1, models=["org/velho@0000000aaaa"]),
+             "2026-11-14": tally(2, models=["LeIA@lexicon-0.0.1"]),
+             "2026-11-16": tally(1, 1, models=["LeIA@lexicon-0.0.1", hub]),
+             "2026-11-20": tally(0, 3, models=[hub]),
+             "2026-11-18": tally(4)}  # counted before versions were kept: names none
+    report = build_report("T1", "C1", parse_period("7d"), TODAY, daily)
+    assert report.model_changed
+    text = json.dumps(render_blocks(report), ensure_ascii=False)
+    assert ("O modelo de análise mudou neste período: `LeIA@lexicon-0.0.1` (14/11 a 16/11), "
+            "`twitter-xlm-roberta-base-sentiment@f2f1202` (16/11 a 20/11).") in text
+    assert "velho" not in text
+
+
+def test_a_report_of_one_model_version_says_nothing_about_models():
+    """One version (or none recorded): no note."""
+    for models in (["LeIA@lexicon-0.0.1"], []):
+        report = build_report("T1", "C1", parse_period("7d"), TODAY,
+                              {"2026-11-19": tally(1, models=models),
+                               "2026-11-20": tally(2, models=models)})
+        assert not report.model_changed
+        assert "modelo de análise mudou" not in json.dumps(render_blocks(report), ensure_ascii=False)
