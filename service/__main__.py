@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true",
                         help="grava mesmo se a concordância ficar abaixo de 99%% (modelos de teste "
                              "com pesos aleatórios)")
-    evaluate = commands.add_parser(
+    evaluate_parser = commands.add_parser(
         "evaluate", help="avalia o modelo configurado num conjunto rotulado",
         description="Classifica cada texto de FILE (JSONL com text e label, ou CSV com as mesmas "
                     "colunas) com o mesmo backend, limpeza e lotes do serviço (SENTIMENT_BACKEND, "
@@ -58,23 +58,23 @@ def _parser() -> argparse.ArgumentParser:
                     "precisão/revocação/F1 por rótulo, matriz de confusão, ECE, a parcela de "
                     "P(negativo) >= 0,5..0,9 e mensagens/s. Linhas inválidas são listadas e "
                     "ignoradas. Saída 2: arquivo ilegível ou sem nenhuma linha válida.")
-    evaluate.add_argument("--data", required=True, metavar="FILE", help="conjunto rotulado")
-    evaluate.add_argument("--format", choices=("table", "json"), default="table",
+    evaluate_parser.add_argument("--data", required=True, metavar="FILE", help="conjunto rotulado")
+    evaluate_parser.add_argument("--format", choices=("table", "json"), default="table",
                           help="table (Markdown, padrão) ou json (chaves estáveis)")
-    evaluate.add_argument("--out", metavar="FILE", help="grava aqui em vez de imprimir")
-    gate = commands.add_parser(
+    evaluate_parser.add_argument("--out", metavar="FILE", help="grava aqui em vez de imprimir")
+    gate_parser = commands.add_parser(
         "gate", help="portão de qualidade antes do deploy",
         description="Compara a avaliação do modelo candidato com o mínimo e com a do modelo em "
                     "produção. Saída 0: aprovado; 1: recusado; 2: entrada inválida.")
-    gate.add_argument("--candidate", required=True, metavar="NEW.json",
+    gate_parser.add_argument("--candidate", required=True, metavar="NEW.json",
                       help="saída de `evaluate --format json` do modelo candidato")
-    gate.add_argument("--baseline", metavar="PREVIOUS.json",
+    gate_parser.add_argument("--baseline", metavar="PREVIOUS.json",
                       help="a do modelo em produção (ausente ou arquivo inexistente: só o mínimo)")
-    gate.add_argument("--min-macro-f1", type=float, metavar="X",
+    gate_parser.add_argument("--min-macro-f1", type=float, metavar="X",
                       default=_env_float("MODEL_MIN_MACRO_F1", DEFAULT_MIN_MACRO_F1),
                       help="F1 macro mínimo (padrão: MODEL_MIN_MACRO_F1 ou "
                            f"{DEFAULT_MIN_MACRO_F1})")
-    gate.add_argument("--max-drop", type=float, metavar="Y",
+    gate_parser.add_argument("--max-drop", type=float, metavar="Y",
                       default=_env_float("MODEL_MAX_F1_DROP", DEFAULT_MAX_F1_DROP),
                       help="queda máxima do F1 macro em relação ao modelo em produção (padrão: "
                            f"MODEL_MAX_F1_DROP ou {DEFAULT_MAX_F1_DROP})")
