@@ -184,7 +184,8 @@ def configure_logging(level: str | int | None = None, fmt: str | None = None,
 
     ``None`` reads ``LOG_LEVEL`` / ``LOG_FORMAT`` from the environment (raising
     :class:`service.settings.SettingsError` if malformed). Calling it again replaces
-    the handler it installed before and leaves other handlers (pytest's) alone.
+    the handler it installed before and leaves other handlers (pytest's) alone; it also clears
+    the model identity of :func:`set_model_identity`.
     Returns the installed handler.
     """
     if level is None or fmt is None:
@@ -199,6 +200,7 @@ def configure_logging(level: str | int | None = None, fmt: str | None = None,
     if not isinstance(levelno, int):
         raise ValueError(f"LOG_LEVEL must be one of {'|'.join(LOG_LEVELS)}, not {level!r}")
 
+    set_model_identity(None)  # a fresh configuration names no model until the service sets one
     handler = logging.StreamHandler(sys.stderr if stream is None else stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(TEXT_FORMAT))
     handler.addFilter(RedactingFilter())
