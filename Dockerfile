@@ -80,7 +80,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     TRANSFORMERS_OFFLINE=1 \
     HF_HOME=/tmp/hf \
     HF_HUB_DISABLE_PROGRESS_BARS=1 \
-    SQLITE_PATH=/tmp/sentimento.db
+    SQLITE_PATH=/tmp/sentimento.db \
+    SENTIMENT_EVALUATION_FILE=/app/model-evaluation.json
+# The baked model's figures on the team's evaluation set (eval/), measured here with the weights and
+# runtime this image serves: a model that cannot load or classify fails the build. The deploy's quality
+# gate compares them with the serving image's own /app/model-evaluation.json.
+RUN python -m service evaluate --data /app/eval/workplace-pt.jsonl --format json \
+        --out /app/model-evaluation.json
 USER 10001:10001
 EXPOSE 8080
 # Liveness of either role (both serve GET /healthz on $PORT); python, as slim images have no curl.

@@ -23,6 +23,7 @@ from service.backends import Backend, load_backend
 from service.batching import Batcher, BatcherClosedError, QueueFullError, TextRejectedError
 from service.labels import LABELS, Classification
 from service.limits import BodySizeLimitMiddleware
+from service.logs import set_model_identity
 from service.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
 from service.model_card import load_evaluation, model_card
 from service.settings import MAX_CHARS, MAX_TEXTS, ModelSettings, ServiceSettings
@@ -34,6 +35,7 @@ RETRY_AFTER_LOADING_S = 5
 BACKEND_HEADER = "X-Sentiment-Backend"
 RUNTIME_HEADER = "X-Sentiment-Runtime"
 MODEL_HEADER = "X-Sentiment-Model"
+REVISION_HEADER = "X-Model-Revision"
 
 PRESENTATION = (
     "Sentimento: API de análise de sentimento de textos em português (Positivo, Neutro ou "
@@ -76,6 +78,8 @@ class ClassifyResponse(BaseModel):
     model: str
     backend: str
     runtime: str = Field(description="torch|onnx|onnx-int8|lexicon")
+    revision: str = Field(description="commit do hub, sha256:<12 hex> de um diretório local ou "
+                                      "lexicon-<versão>")
     results: list[Result]
 
 
@@ -120,9 +124,13 @@ class ServiceState:
         self.metrics.track_queue(lambda: batcher.queue_depth)
         self.metrics.ready.set(1)
         self.metrics.runtime.labels(backend.name, backend.runtime).set(1)
+        self.metrics.model.info.labels(backend.model, backend.revision, backend.name,
+                                       backend.runtime).set(1)
+        set_model_identity(backend.model, backend.revision)
         if not self.loaded.done():
             self.loaded.set_result(backend)
-        log.info("ready: backend %s, model %s", backend.name, backend.model)
+        log.info("ready: backend %s, model %s, revision %s", backend.name, backend.model,
+                 backend.revision)
 
     def fail(self, error: BaseException) -> None:
         """Record why the backend could not be loaded."""
@@ -305,6 +313,8 @@ async def classify(state: ServiceState, texts: list[str],
         log.error("model batch failed: %s", exc.__class__.__name__)
         raise HTTPException(500, f"falha do modelo ({exc.__class__.__name__})") from exc
     state.metrics.texts.labels(backend.name).inc(len(texts))
+    state.metrics.model.observe((backend.model, backend.revision, backend.runtime),
+                                      ((result.label, result.score) for result in results))
     return backend, results
 
 
@@ -319,7 +329,7 @@ def _rejected_message(exc: TextRejectedError, field: str | None) -> str:
 def backend_headers(backend: Backend) -> dict[str, str]:
     """The headers naming who answered: ``X-Sentiment-Backend`` and ``X-Sentiment-Model``."""
     return {BACKEND_HEADER: backend.name, RUNTIME_HEADER: backend.runtime,
-            MODEL_HEADER: backend.model}
+            MODEL_HEADER: backend.model, REVISION_HEADER: backend.revision}
 
 
 # --- Routes -------------------------------------------------------------------------------------
@@ -363,7 +373,7 @@ async def classify_texts(body: ClassifyRequest, state: State) -> Response:
     """Classify 1 to 64 texts; results come in input order."""
     backend, results = await classify(state, body.texts, field="texts")
     return JSONResponse({"model": backend.model, "backend": backend.name,
-                         "runtime": backend.runtime,
+                         "runtime": backend.runtime, "revision": backend.revision,
                          "results": [result.to_dict() for result in results]},
                         headers=backend_headers(backend))
 
@@ -390,7 +400,8 @@ async def healthz(state: State) -> dict:
     return {"status": "ok", "ready": state.ready,
             "backend": backend.name if backend else None,
             "runtime": backend.runtime if backend else state.settings.model.runtime,
-            "model": backend.model if backend else state.settings.model.model}
+            "model": backend.model if backend else state.settings.model.model,
+            "revision": backend.revision if backend else None}
 
 
 @router.get("/readyz", summary="Pronto", responses={503: {}})
@@ -399,7 +410,8 @@ async def readyz(state: State) -> JSONResponse:
     backend = state.backend
     if state.ready and backend is not None:
         return JSONResponse({"status": "ready", "backend": backend.name,
-                             "runtime": backend.runtime, "model": backend.model})
+                             "runtime": backend.runtime, "model": backend.model,
+                             "revision": backend.revision})
     if state.error is not None:
         return JSONResponse({"status": "failed", "detail": str(state.error)}, status_code=503)
     return JSONResponse({"status": "loading"}, status_code=503,

@@ -38,7 +38,10 @@ QUIET_LOGGERS = {"slack_bolt": logging.WARNING, "slack_sdk": logging.INFO,
                  "httpcore": logging.INFO, "httpx": logging.INFO, "urllib3": logging.INFO,
                  "google": logging.INFO, "grpc": logging.INFO, "asyncio": logging.INFO,
                  "multipart": logging.INFO, "filelock": logging.INFO,
-                 "huggingface_hub": logging.INFO}
+                 "huggingface_hub": logging.INFO,
+                 # its HTTP retries ("Retrying in 1s [Retry 1/5]") repeat for every file: the
+                 # service probes the hub once instead (service.backends.hub)
+                 "huggingface_hub.utils._http": logging.ERROR}
 
 REDACTED = "[REDACTED]"
 _SECRET_PATTERNS = (
@@ -57,6 +60,41 @@ _SEVERITIES = ((logging.CRITICAL, "CRITICAL"), (logging.ERROR, "ERROR"),
 
 # Attributes every LogRecord has; anything else came from ``extra=`` and is logged as a field.
 _RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+# The model the service runs, added to every log record once known (see set_model_identity).
+_MODEL_IDENTITY: dict[str, str] = {}
+
+
+def set_model_identity(model: str | None, revision: str | None = None) -> None:
+    """Name the model (and its revision) in every log line from now on; ``None`` stops it.
+
+    The model service calls it at start (the configured model, revision ``pending``) and again
+    once the backend is loaded (the model that answers and its revision)."""
+    _MODEL_IDENTITY.clear()
+    if model is not None:
+        _MODEL_IDENTITY.update(model=model, model_revision=revision or "pending")
+
+
+class ModelIdentityFilter(logging.Filter):
+    """Adds ``model`` and ``model_revision`` to every record while a model identity is set."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _MODEL_IDENTITY.items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """:data:`TEXT_FORMAT`, plus ``[model=... revision=...]`` on a record that names a model."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        model = getattr(record, "model", None)
+        if isinstance(model, str) and hasattr(record, "model_revision"):
+            line = f"{line} [model={model} revision={record.model_revision}]"
+        return line
 
 
 def redact(text: str) -> str:
@@ -146,7 +184,8 @@ def configure_logging(level: str | int | None = None, fmt: str | None = None,
 
     ``None`` reads ``LOG_LEVEL`` / ``LOG_FORMAT`` from the environment (raising
     :class:`service.settings.SettingsError` if malformed). Calling it again replaces
-    the handler it installed before and leaves other handlers (pytest's) alone.
+    the handler it installed before and leaves other handlers (pytest's) alone; it also clears
+    the model identity of :func:`set_model_identity`.
     Returns the installed handler.
     """
     if level is None or fmt is None:
@@ -161,9 +200,11 @@ def configure_logging(level: str | int | None = None, fmt: str | None = None,
     if not isinstance(levelno, int):
         raise ValueError(f"LOG_LEVEL must be one of {'|'.join(LOG_LEVELS)}, not {level!r}")
 
+    set_model_identity(None)  # a fresh configuration names no model until the service sets one
     handler = logging.StreamHandler(sys.stderr if stream is None else stream)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(TEXT_FORMAT))
     handler.addFilter(RedactingFilter())
+    handler.addFilter(ModelIdentityFilter())
     handler.set_name("sentimento")
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "sentimento"]:

@@ -17,10 +17,37 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Requests take from ~1 ms (health checks) to seconds (64 long texts on a CPU).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+# The top probability of three labels is at least 1/3; the alert policy's "low confidence" is <= 0.5.
+CONFIDENCE_BUCKETS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+MODEL_LABELS = ("model", "revision", "runtime")
 UNMATCHED = "<unmatched>"
 
 
-class ServiceMetrics:
+class ModelMetrics:
+    """What the model answers (the drift alert's input) and which model answers."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.predictions = Counter(
+            "sentimento_predictions", "Texts classified, by predicted label and by the model "
+            "(id, revision, runtime) that answered.",
+            ["label", *MODEL_LABELS], registry=registry)
+        self.confidence = Histogram(
+            "sentimento_prediction_confidence", "Probability of the predicted (top) label, by model.",
+            list(MODEL_LABELS), buckets=CONFIDENCE_BUCKETS, registry=registry)
+        self.info = Gauge(
+            "sentimento_model_info", "1 for the model that answers: its id, revision, backend and "
+            "runtime.", ["model", "revision", "backend", "runtime"], registry=registry)
+
+    def observe(self, model: tuple[str, str, str], labels_and_scores) -> None:
+        """Count each prediction by label and record its top probability; ``model`` is
+        ``(model id, revision, runtime)``, ``labels_and_scores`` pairs of (label, probability)."""
+        confidence = self.confidence.labels(*model)
+        for label, score in labels_and_scores:
+            self.predictions.labels(label, *model).inc()
+            confidence.observe(score)
+
+
+class ServiceMetrics:  # pylint: disable=too-many-instance-attributes  # one attribute per metric
     """The service's counters, histograms and gauges, registered in their own registry."""
 
     def __init__(self) -> None:
@@ -59,6 +86,7 @@ class ServiceMetrics:
         self.runtime = Gauge(
             "sentimento_model_runtime", "1 for the backend and runtime (torch, onnx, onnx-int8, "
             "lexicon) that answers.", ["backend", "runtime"], registry=self.registry)
+        self.model = ModelMetrics(self.registry)
         self.ready = Gauge(
             "sentimento_model_ready", "1 once the model is loaded and the service takes work.",
             registry=self.registry)

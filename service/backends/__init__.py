@@ -7,15 +7,26 @@ A new runtime (ONNX, a GPU build...) is one new module here plus one line in
 from __future__ import annotations
 
 import logging
+import os
 from typing import Protocol, Sequence
 
 from service.backends.errors import BackendLoadError
+from service.backends.hub import hub_access, looks_like_hub_id
 from service.labels import Classification
 from service.settings import ModelSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Backend", "BackendLoadError", "load_backend"]
+__all__ = ["Backend", "BackendLoadError", "HubUnreachableError", "load_backend"]
+
+
+class HubUnreachableError(BackendLoadError):
+    """A hub model that is not cached while the hub cannot be reached."""
+
+
+def _progress_disabled() -> bool:
+    return os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS", "").strip().lower() in {"1", "on", "yes",
+                                                                                   "true"}
 
 
 class Backend(Protocol):
@@ -24,6 +35,7 @@ class Backend(Protocol):
     name: str
     runtime: str
     model: str
+    revision: str  # hub commit sha, "sha256:<12 hex>" of a local directory, or "lexicon-<version>"
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:
         """Classify already-cleaned, non-empty texts, in order."""
@@ -35,6 +47,12 @@ def load_backend(settings: ModelSettings) -> Backend:
     ``auto`` tries the transformer and falls back to the LeIA lexicon with a loud
     warning; ``transformers`` fails with :class:`BackendLoadError` instead. The ONNX
     runtimes import neither torch nor ``transformers``.
+
+    A hub id is checked first (:func:`service.backends.hub.hub_access`: ``HF_HUB_OFFLINE``, or one
+    HEAD request with a 2 s timeout): when the hub cannot be reached and the model is not in the
+    local cache, ``auto`` says so once, in Portuguese, and falls back at once instead of going
+    through ``huggingface_hub``'s retries; a cached model is then read from the cache only. A
+    first download shows its progress.
     """
     # pylint: disable=import-outside-toplevel  # torch is only imported when asked for
     from service.backends.lexicon import LexiconBackend
@@ -45,10 +63,24 @@ def load_backend(settings: ModelSettings) -> Backend:
         if settings.runtime == "torch":
             from service.backends.transformers_backend import TransformersBackend
 
-            return TransformersBackend(settings.model)
+            access = hub_access(settings.model) if looks_like_hub_id(settings.model) else None
+            if access is not None and access.local_only and not access.cached:
+                raise HubUnreachableError(
+                    f"o Hugging Face Hub não pode ser acessado ({access.reason}) e o modelo "
+                    f"{settings.model!r} não está no cache local. Defina SENTIMENT_MODEL com um "
+                    "diretório local com o modelo salvo, ou SENTIMENT_BACKEND=lexicon.")
+            return TransformersBackend(
+                settings.model, local_files_only=access is not None and access.local_only,
+                show_progress=access is not None and not access.cached and not _progress_disabled())
         from service.backends.onnx_backend import OnnxBackend
 
         return OnnxBackend(settings.model, settings.runtime)
+    except HubUnreachableError as exc:
+        if settings.backend == "transformers":
+            raise
+        log.warning("SENTIMENT_BACKEND=auto: %s Usando o léxico LeIA (menos preciso) no lugar do "
+                    "modelo.", exc)
+        return LexiconBackend()
     except BackendLoadError as exc:
         if settings.backend == "transformers":
             raise

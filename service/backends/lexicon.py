@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Sequence
 
+from service.backends.revision import lexicon_revision
 from service.labels import NEGATIVE, NEUTRAL, POSITIVE, Classification
 
 # VADER's conventional thresholds on the compound score.
@@ -47,6 +48,7 @@ class LexiconBackend:
         from LeIA import SentimentIntensityAnalyzer
 
         self._analyzer = SentimentIntensityAnalyzer()
+        self.revision = lexicon_revision()
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:
         """Classify each text by its compound polarity."""

@@ -17,6 +17,7 @@ from typing import Sequence
 
 from service.backends.common import checked_labels, token_limit
 from service.backends.errors import BackendLoadError
+from service.backends.revision import directory_revision
 from service.labels import Classification
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class OnnxBackend:
             raise BackendLoadError(f"não foi possível ler o modelo exportado {model!r} "
                                    f"({exc.__class__.__name__}: {exc})") from exc
         self.labels = checked_labels(model, id2label)
+        self.revision = directory_revision(directory)
         self.max_tokens = token_limit(config.get("max_position_embeddings"))
         self._tokenizer.enable_truncation(self.max_tokens)
         if self._tokenizer.padding is None:  # the export saves the tokenizer's own padding
@@ -102,8 +104,8 @@ class OnnxBackend:
         self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self.predict(["aquecendo o modelo"])  # the first run allocates: not a user's wait
         _release_freed_memory()
-        log.info("loaded %s model %s (%d threads, labels %s, max %d tokens)",
-                 runtime, model, self.threads, self.labels, self.max_tokens)
+        log.info("loaded %s model %s revision %s (%d threads, labels %s, max %d tokens)",
+                 runtime, model, self.revision, self.threads, self.labels, self.max_tokens)
 
     def _open(self, onnxruntime, model_file: Path):
         """An inference session tuned for a small CPU (see the README's "Runtimes")."""

@@ -144,7 +144,8 @@ def test_token_is_required_when_configured(lexicon):
 def test_health_readiness_and_docs(client):
     """Health readiness and docs."""
     assert client.get("/healthz").json() == {"status": "ok", "ready": True, "backend": "lexicon",
-                                             "runtime": "lexicon", "model": "LeIA"}
+                                             "runtime": "lexicon", "model": "LeIA",
+                                             "revision": "lexicon-0.0.1"}
     assert client.get("/readyz").json()["status"] == "ready"
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]

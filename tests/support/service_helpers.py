@@ -35,6 +35,7 @@ class GatedBackend:
         self.inner = inner
         self.name = inner.name
         self.runtime = inner.runtime
+        self.revision = inner.revision
         self.model = inner.model
         self.gate = threading.Event()
         self.entered = threading.Event()
@@ -85,6 +86,7 @@ class RejectingBackend:
         self.inner = inner
         self.name = inner.name
         self.runtime = inner.runtime
+        self.revision = inner.revision
         self.model = inner.model
         self.marker = marker
 
