@@ -240,6 +240,17 @@ def entries_from_list(raw: Iterable[Sequence[float]]) -> tuple[ThreadEntry, ...]
     return tuple(ThreadEntry(float(ts), bool(negative)) for ts, negative in raw)
 
 
+def with_bot(installation: Any, bot: Any) -> Any:
+    """A slack_sdk ``Installation`` carrying ``bot``'s token (a ``Bot``, the latest: a rotated
+    token) when it holds another; the installation stores' rule (see bot.store.installations)."""
+    if bot is not None and bot.bot_token != installation.bot_token:
+        installation.bot_id, installation.bot_user_id = bot.bot_id, bot.bot_user_id
+        installation.bot_scopes, installation.bot_token = bot.bot_scopes, bot.bot_token
+        installation.bot_refresh_token = bot.bot_refresh_token
+        installation.bot_token_expires_at = bot.bot_token_expires_at
+    return installation
+
+
 def check_observation(obs: Observation) -> None:
     """Reject what could never be written, before it enters the buffer."""
     check_id(obs.team_id, "team_id")
