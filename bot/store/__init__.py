@@ -10,11 +10,12 @@ from typing import Mapping
 
 from bot.store.base import (
     BufferedStore, ChannelSwitches, Claims, ModerationStore, Store, StoreClosedError, TallyStore,
+    WorkspaceData,
 )
 from bot.store.settings import StoreSettings
 
 __all__ = ["BufferedStore", "ChannelSwitches", "Claims", "ModerationStore", "Store",
-           "StoreClosedError", "StoreSettings", "TallyStore", "open_store"]
+           "StoreClosedError", "StoreSettings", "TallyStore", "WorkspaceData", "open_store"]
 
 
 def open_store(environ: Mapping[str, str] | None = None, *,

@@ -151,7 +151,28 @@ class ModerationStore(Protocol):
         """Alerts waiting for a moderators' channel, newest first."""
 
 
-class Store(TallyStore, ChannelSwitches, Claims, ModerationStore, Protocol):
+class WorkspaceData(Protocol):
+    """A workspace's data as a whole: deleted at once (``python -m bot forget``), or after a
+    grace period once the app is uninstalled (see bot.workspaces)."""
+
+    def forget_team(self, team_id: str) -> dict[str, int]:
+        """Delete everything kept for the workspace: tallies, channel switches, moderation
+        settings, threads, alerts, event and digest claims, buffered counts not yet written,
+        and its scheduled deletion. The number of records deleted, by kind."""
+
+    def schedule_forget(self, team_id: str, due_at: float) -> None:
+        """Delete the workspace's data at ``due_at`` (Unix seconds) or later; a later call
+        replaces the date."""
+
+    def cancel_forget(self, team_id: str) -> bool:
+        """The workspace came back (reinstalled): keep its data. True when a deletion was
+        scheduled."""
+
+    def forgets_due(self, now: float) -> list[str]:
+        """The workspaces whose scheduled deletion is due at ``now``, in date order."""
+
+
+class Store(TallyStore, ChannelSwitches, Claims, ModerationStore, WorkspaceData, Protocol):
     """Everything the bot keeps. Two implementations: Firestore and SQLite.
 
     Callers ask for the narrow interface they use (:class:`TallyStore`, :class:`ChannelSwitches`,
@@ -416,6 +437,15 @@ class BufferedStore(abc.ABC):
     @abc.abstractmethod
     def _read_team(self, team_id: str, start: dt.date, end: dt.date) -> dict[str, Tally]:
         """Stored per-channel totals of one workspace over the range."""
+
+    def _drop_buffered(self, team_id: str) -> int:
+        """Forget the workspace's counts not yet written; how many messages they held."""
+        dropped = 0
+        with self._flush_lock, self._buffer_lock:
+            for source in [self._pending] + [chunk.entries for chunk in self._unsent]:
+                for key in [key for key in source if key[0] == team_id]:
+                    dropped += source.pop(key).total
+        return dropped
 
     # -- channel switches ----------------------------------------------------------------
     def set_paused(self, team_id: str, channel_id: str, paused: bool) -> None:
