@@ -342,7 +342,7 @@ def test_forget_team_deletes_one_workspace_and_nothing_else(make_store):
     assert store.claim_digest("T0AAA", "C0OUTRO", "2026-W47") is True
     assert store.claim_digest("T0BBB", "C0OUTRO", "2026-W47") is False
     again = store.forget_team("T0AAA")
-    assert (again["claims"], again["threads"], again["buffered_messages"]) == (0, 0, 0)
+    assert (again["claims"], again["threads"], again["buffered_messages"]) == (2, 0, 0)
 
 
 def test_scheduled_deletions_come_due_and_can_be_cancelled(make_store):
