@@ -19,10 +19,11 @@ from service.settings import SettingsError
 log = logging.getLogger("bot")
 
 USAGE = """uso: python -m bot            roda o bot (configuração nas variáveis de ambiente)
-       python -m bot report ...  exporta os números de um canal (json|csv)"""
+       python -m bot report ...  exporta os números de um canal (json|csv)
+       python -m bot forget --team T  apaga agora todos os dados (e a instalação) de um workspace"""
 
 # Subcommands of ``python -m bot``: name -> module with ``main(argv) -> int``.
-SUBCOMMANDS = {"report": "bot.reports.export"}
+SUBCOMMANDS = {"report": "bot.reports.export", "forget": "bot.workspaces.cli"}
 
 
 def _fail(message: str) -> int:
@@ -135,9 +136,16 @@ def run(argv: Sequence[str] = ()) -> int:
         return _fail(f"Não foi possível carregar o modelo: {exc}")
     store = open_store(settings=store_settings)
     counter = build_counter(settings, classifier, store)
+    installations = states = None
+    if settings.oauth is not None:
+        from bot.store.installations import open_installation_store, open_state_store
+
+        installations = open_installation_store(store_settings, settings.oauth.client_id)
+        states = open_state_store(store_settings, settings.oauth.state_secret)
     try:
         try:
-            app = build_app(settings, classifier, store, counter)
+            app = build_app(settings, classifier, store, counter, installations=installations,
+                            oauth_states=states)
         except BoltError as exc:
             return _fail(f"O Slack recusou SLACK_BOT_TOKEN ({exc}). Copie o Bot User OAuth Token "
                          "em https://api.slack.com/apps → seu app → OAuth & Permissions.")

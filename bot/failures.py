@@ -14,6 +14,13 @@ Event names are stable (dashboards and alerts depend on them):
 - ``moderation_alert_update_failed``: an alert's state could not be saved after Slack's answer.
 - ``moderation_warning_dm_failed``: the DM telling who set the moderators' channel that it
   is unreachable could not be sent.
+- ``workspace_uninstall_failed``: an uninstall's installation or scheduled deletion could not
+  be saved (run ``python -m bot forget --team T``).
+- ``workspace_forget_failed``: a workspace's due deletion failed (it stays scheduled, retried).
+- ``workspace_install_hook_failed``: after an install, a scheduled deletion could not be
+  cancelled.
+- ``workspace_client_failed``: a workspace's installation could not be read for background
+  work (an alert stays pending, a digest is given up for that run).
 
 The detail of a line is an exception class name or a Slack error code: never message text.
 """

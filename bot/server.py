@@ -32,7 +32,7 @@ import re
 import time
 from typing import Callable, Sequence
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_bolt.request.internals import parse_body
 from starlette.applications import Starlette
@@ -48,11 +48,13 @@ from bot.payloads import EVENT, check_envelope, kind_of
 from bot.reports.digest import DigestRun
 from bot.settings import DEFAULT_MAX_BODY_BYTES
 from bot.validation import MALFORMED_BODY, Rejections, log_rejection
+from bot.workspaces.usecases import RetentionRun
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 DIGEST_PATH = "/tasks/digest"
+RETENTION_PATH = "/tasks/retention"
 SECRET_HEADER = "X-Digest-Secret"
 MAX_TIMESTAMP_AGE_S = 5 * 60  # Slack's advice (and Bolt's check)
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds; ``[0-9]``: ASCII digits only
@@ -252,7 +254,8 @@ def create_asgi_app(bolt_app: App, signing_secret: str | None,
 
     routes: list[BaseRoute] = [Route(EVENTS_PATH, slack_events, methods=["POST"]),
                                Route("/healthz", healthz, methods=["GET"]),
-                               Route("/metrics", prometheus, methods=["GET"]), *extra_routes]
+                               Route("/metrics", prometheus, methods=["GET"]),
+                               *oauth_routes(bolt_app), *extra_routes]
     return BodySizeLimit(Starlette(routes=routes), max_body_bytes, rejections)
 
 
@@ -283,3 +286,62 @@ def digest_route(secret: str, job: Callable[[], DigestRun]) -> Route:
         return JSONResponse(run.to_dict(), status_code=503 if run.failed else 200)
 
     return Route(DIGEST_PATH, endpoint, methods=["POST"])
+
+
+def _secret_refusal(request: Request, secret: str) -> Response | None:
+    """401 without the ``X-Digest-Secret`` header, 403 with a wrong one, else None."""
+    given = request.headers.get(SECRET_HEADER)
+    if not given:
+        return JSONResponse({"error": f"cabeçalho {SECRET_HEADER} ausente"}, status_code=401)
+    if not secret_matches(given, secret):
+        return JSONResponse({"error": f"{SECRET_HEADER} incorreto"}, status_code=403)
+    return None
+
+
+def retention_route(secret: str, job: Callable[[], RetentionRun]) -> Route:
+    """``POST /tasks/retention``: with the digest's secret (``X-Digest-Secret``, 401/403 like
+    :func:`digest_route`), deletes the data of the workspaces whose grace period after an
+    uninstall ended; answers the :class:`RetentionRun` as JSON (503 when a workspace or the
+    job failed, so that Cloud Scheduler retries; a deletion that failed stays scheduled)."""
+    if not secret:
+        raise ValueError("DIGEST_SECRET vazio")
+
+    async def endpoint(request: Request) -> Response:
+        refusal = _secret_refusal(request, secret)
+        if refusal is not None:
+            return refusal
+        try:
+            run = await run_in_threadpool(job)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # a 503 the scheduler retries
+            log.error("retention run failed: %s", exc.__class__.__name__)
+            return JSONResponse({"error": "limpeza indisponível; tente novamente"},
+                                status_code=503)
+        return JSONResponse(run.to_dict(), status_code=503 if run.failed else 200)
+
+    return Route(RETENTION_PATH, endpoint, methods=["POST"])
+
+
+def oauth_routes(bolt_app: App) -> list[BaseRoute]:
+    """OAuth mode: ``GET`` the install page and the redirect (Bolt's OAuth flow; their paths are
+    ``SLACK_INSTALL_PATH`` and ``SLACK_REDIRECT_URI_PATH``). None without OAuth. Only the query
+    string and the headers reach Bolt (the state cookie); there is no body."""
+    flow = bolt_app.oauth_flow
+    if flow is None:
+        return []
+
+    def endpoint(handle: Callable[[BoltRequest], BoltResponse]):
+        async def answer(request: Request) -> Response:
+            bolt_request = BoltRequest(body="", query=request.url.query,
+                                       headers={k: v for k, v in request.headers.items()})
+            try:
+                bolt_response = await run_in_threadpool(handle, bolt_request)
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # a page, not a 500 trace
+                log.error("OAuth %s failed: %s", request.url.path, exc.__class__.__name__)
+                return Response("Instalação indisponível; tente novamente em alguns minutos.",
+                                status_code=503, media_type="text/plain; charset=utf-8")
+            return to_starlette_response(bolt_response)
+
+        return answer
+
+    return [Route(flow.install_path, endpoint(flow.handle_installation), methods=["GET"]),
+            Route(flow.redirect_uri_path, endpoint(flow.handle_callback), methods=["GET"])]
