@@ -113,6 +113,18 @@ def _shut_down(counter, store, classifier, deadline_s: float) -> None:
     classifier.close()
 
 
+def _oauth_stores(settings, store_settings) -> dict:
+    """``build_app``'s OAuth arguments: in OAuth mode the installation and state stores on the
+    store's backend; else none."""
+    if settings.oauth is None:
+        return {}
+    # pylint: disable=import-outside-toplevel  # only OAuth mode loads them
+    from bot.store.installations import open_installation_store, open_state_store
+
+    return {"installations": open_installation_store(store_settings, settings.oauth.client_id),
+            "oauth_states": open_state_store(store_settings, settings.oauth.state_secret)}
+
+
 def run(argv: Sequence[str] = ()) -> int:
     """Start the bot; returns the exit status (2 for bad configuration)."""
     del argv  # no options yet: everything comes from the environment
@@ -136,16 +148,10 @@ def run(argv: Sequence[str] = ()) -> int:
         return _fail(f"Não foi possível carregar o modelo: {exc}")
     store = open_store(settings=store_settings)
     counter = build_counter(settings, classifier, store)
-    installations = states = None
-    if settings.oauth is not None:
-        from bot.store.installations import open_installation_store, open_state_store
-
-        installations = open_installation_store(store_settings, settings.oauth.client_id)
-        states = open_state_store(store_settings, settings.oauth.state_secret)
     try:
         try:
-            app = build_app(settings, classifier, store, counter, installations=installations,
-                            oauth_states=states)
+            app = build_app(settings, classifier, store, counter,
+                            **_oauth_stores(settings, store_settings))
         except BoltError as exc:
             return _fail(f"O Slack recusou SLACK_BOT_TOKEN ({exc}). Copie o Bot User OAuth Token "
                          "em https://api.slack.com/apps → seu app → OAuth & Permissions.")

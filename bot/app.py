@@ -13,6 +13,7 @@ from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from slack_bolt import App
+from slack_bolt.oauth import OAuthFlow
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.oauth.state_store import OAuthStateStore
@@ -73,7 +74,8 @@ def build_web_client(settings: BotSettings) -> WebClient:
     )
 
 
-def build_app(settings: BotSettings, classifier: Classifier, store: Store,
+def build_app(  # pylint: disable=too-many-arguments  # the composition root: all explicit
+        settings: BotSettings, classifier: Classifier, store: Store,
               counter: MessageCounter | None = None, *,
               subcommands: Sequence[Subcommand] = (),
               home_sections: HomeSections | None = None,
@@ -109,15 +111,9 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
     user_work = BoundedExecutor(settings.user_workers, settings.user_queue, "slack-user",
                                 on_refused=counter.metrics.user_tasks_refused.inc)
     client = build_web_client(settings)
-    oauth_flow = None
-    if settings.oauth is not None:
-        if installations is None or oauth_states is None:
-            raise ValueError("OAuth mode needs an installation store and a state store")
-        oauth_flow = build_oauth_flow(settings.oauth, client, installations, oauth_states,
-                                      on_installed=lambda i: reinstalled(store, i.team_id))
     app = App(
         client=client,
-        oauth_flow=oauth_flow,
+        oauth_flow=oauth_flow_of(settings, client, store, installations, oauth_states),
         user_facing_authorize_error_message=NOT_INSTALLED_TEXT,
         signing_secret=settings.slack_signing_secret or "",
         # Socket Mode requests come over the app-token WebSocket and are not signed.
@@ -143,6 +139,19 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
     counter.add_listener(thread_watcher(store, app.client, client_for=team_clients(settings, app)))
     app.error(log_error)
     return app
+
+
+def oauth_flow_of(settings: BotSettings, client: WebClient, store: Store,
+                  installations: InstallationStore | None,
+                  states: OAuthStateStore | None) -> OAuthFlow | None:
+    """OAuth mode's flow (a reinstall cancels the workspace's scheduled deletion); None with
+    one token."""
+    if settings.oauth is None:
+        return None
+    if installations is None or states is None:
+        raise ValueError("OAuth mode needs an installation store and a state store")
+    return build_oauth_flow(settings.oauth, client, installations, states,
+                            on_installed=lambda i: reinstalled(store, i.team_id))
 
 
 def build_counter(settings: BotSettings, classifier: Classifier, store: Store,

@@ -331,10 +331,10 @@ def oauth_routes(bolt_app: App) -> list[BaseRoute]:
 
     def endpoint(handle: Callable[[BoltRequest], BoltResponse]):
         async def answer(request: Request) -> Response:
-            bolt_request = BoltRequest(body="", query=request.url.query,
-                                       headers={k: v for k, v in request.headers.items()})
+            oauth_request = BoltRequest(body="", query=request.url.query,
+                                        headers=dict(request.headers.items()))
             try:
-                bolt_response = await run_in_threadpool(handle, bolt_request)
+                bolt_response = await run_in_threadpool(handle, oauth_request)
             except Exception as exc:  # pylint: disable=broad-exception-caught  # a page, not a 500 trace
                 log.error("OAuth %s failed: %s", request.url.path, exc.__class__.__name__)
                 return Response("Instalação indisponível; tente novamente em alguns minutos.",

@@ -79,11 +79,10 @@ def configure(store: ModerationStore, client: WebClient, team_id: str, user_id: 
     if group_id is not None:
         store.set_moderation(team_id, group_id=group_id)
         return {"response_type": "ephemeral", **views.group_set_message(group_id)}
-    if channel_id is None:  # parse_target gives one of the two
-        return {"response_type": "ephemeral", **views.usage_message()}
-    shared = shared_refusal(client, channel_id)
-    if shared is not None:
-        return shared
+    blocked = ({"response_type": "ephemeral", **views.usage_message()} if channel_id is None
+               else shared_refusal(client, channel_id))  # parse_target gives one of the two
+    if blocked is not None:
+        return blocked
     store.set_moderation(team_id, channel_id=channel_id, set_by=user_id)
     # the caller reads a failure in the answer: no DM for it
     sent, failed = post_pending(client, store, team_id, channel_id, warn=False)

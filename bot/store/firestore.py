@@ -89,7 +89,7 @@ def make_client(project: str | None, emulator_host: str | None = None,
     return client
 
 
-class FirestoreStore(BufferedStore):
+class FirestoreStore(BufferedStore):  # pylint: disable=too-many-public-methods  # every feature's store interface
     """:class:`bot.store.base.Store` on Firestore (or its emulator)."""
 
     def __init__(self, client: firestore.Client, *, flush_interval: float = 2.0,

@@ -90,7 +90,7 @@ _ADDED_COLUMNS = [("channel_days", DROPPED, "INTEGER NOT NULL DEFAULT 0"),
 _SETTINGS = ["channel_id", "group_id", "false_alarms", "channel_set_by", "channel_warned", *_RULE]
 
 
-class SqliteStore(BufferedStore):
+class SqliteStore(BufferedStore):  # pylint: disable=too-many-public-methods  # every feature's store interface
     """:class:`bot.store.base.Store` on a SQLite file."""
 
     def __init__(self, path: str | Path, *, flush_interval: float = 2.0,

@@ -59,7 +59,8 @@ def page(title: str, body_html: str) -> str:
 def install_page(authorize_url: str, scopes: Sequence[str]) -> str:
     """The "Adicionar ao Slack" page: what the app does, each scope in one line, the button."""
     items = "\n".join(
-        f"<li><code>{escape(scope)}</code>: {escape(SCOPE_REASONS.get(scope, 'permissão pedida pelo app'))}</li>"
+        f"<li><code>{escape(scope)}</code>: "
+        f"{escape(SCOPE_REASONS.get(scope, 'permissão pedida pelo app'))}</li>"
         for scope in scopes)
     body = (
         "<h1>Sentimento</h1>\n"

@@ -235,7 +235,7 @@ def test_two_workspaces_never_see_or_change_each_others_data(oauth_bot, fake_sla
 
     # Moderation: B's admin sets B's channel; A's settings stay empty.
     fake_slack.admins.add("U0ADMB")
-    fake_slack.user_teams["U0ADMB"] = TB
+    fake_slack.workspaces.user_teams["U0ADMB"] = TB
     answer(bot, fake_slack, TB, "moderacao <#C0MODSB|mods>", "mb", user="U0ADMB")
     assert bot.store.moderation_settings(TB).channel_id == "C0MODSB"
     assert bot.store.moderation_settings(TA).channel_id is None
@@ -377,7 +377,7 @@ def test_an_externally_shared_moderators_channel_is_refused(single_bot, fake_sla
     (alerts about private channels would leave the company), nothing set; a channel of this
     workspace only is set."""
     fake_slack.admins.add("U0ADMIN")
-    fake_slack.ext_shared.add("C0CONNECT")
+    fake_slack.workspaces.ext_shared.add("C0CONNECT")
     shared = answer(single_bot, fake_slack, TEAM_ID, "moderacao <#C0CONNECT|parceiros>", "s",
                     user="U0ADMIN")
     assert "compartilhado com outra empresa" in blocks_text(shared)

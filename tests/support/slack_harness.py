@@ -87,6 +87,19 @@ class Script:
     unreachable: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class Workspaces:
+    """:class:`FakeSlack`'s many workspaces: ``auth.test`` per bot token (else the one workspace
+    TEAM_ID), ``oauth.v2.access`` per code (see :meth:`FakeSlack.install`), the users of other
+    workspaces (``users.info``'s ``team_id``) and the channels shared with another company
+    (``conversations.info``'s ``is_ext_shared``)."""
+
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    user_teams: dict[str, str] = field(default_factory=dict)
+    ext_shared: set[str] = field(default_factory=set)
+
+
 class FakeSlack:
     """A local stand-in for slack.com (Web API and ``response_url``) that records calls."""
 
@@ -101,13 +114,7 @@ class FakeSlack:
         # users.info: the workspace's admins and owners; usergroups.users.list: group -> members
         self.admins: set[str] = set()
         self.usergroups: dict[str, list[str]] = {}
-        # Many workspaces: auth.test per bot token (else the one workspace TEAM_ID),
-        # oauth.v2.access per code, the users of other workspaces (users.info's team_id) and
-        # the channels shared with another company (conversations.info's is_ext_shared).
-        self.tokens: dict[str, dict[str, Any]] = {}
-        self.oauth_codes: dict[str, dict[str, Any]] = {}
-        self.user_teams: dict[str, str] = {}
-        self.ext_shared: set[str] = set()
+        self.workspaces = Workspaces()
         self._file_ids = itertools.count(1)
         harness = self
 
@@ -258,15 +265,15 @@ class FakeSlack:
             "is_enterprise_install": False}
         if refresh_token is not None:
             answer.update(refresh_token=refresh_token, expires_in=expires_in or 43200)
-        self.oauth_codes[code] = answer
-        self.tokens[token] = {"team_id": team_id, "team": team_name, "enterprise_id": enterprise_id,
+        self.workspaces.oauth_codes[code] = answer
+        self.workspaces.tokens[token] = {"team_id": team_id, "team": team_name, "enterprise_id": enterprise_id,
                               "user_id": f"UBOT{team_id}", "bot_id": f"B{team_id}"}
 
     def _auth_test(self, params: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         """``auth.test`` of the token sent (the one workspace TEAM_ID for unknown tokens)."""
         auth = headers.get("Authorization") or headers.get("authorization") or ""
         token = params.get("token") or auth.removeprefix("Bearer ")
-        known = self.tokens.get(token)
+        known = self.workspaces.tokens.get(token)
         if known is None:
             return {"ok": True, "url": "https://teste.slack.com/", "team": "Teste",
                     "user": "sentimento", "team_id": TEAM_ID, "user_id": BOT_USER_ID,
@@ -274,17 +281,25 @@ class FakeSlack:
         return {"ok": True, "url": "https://outra.slack.com/", "user": "sentimento",
                 "is_enterprise_install": False, **known}
 
-    def _answer(self, method: str, params: dict[str, Any],
-                headers: dict[str, str] | None = None) -> dict[str, Any]:
+    def _workspaces_api(self, method: str, params: dict[str, Any],
+                        headers: dict[str, str]) -> dict[str, Any] | None:
+        """``auth.test``, ``oauth.v2.access`` and ``conversations.info``; None for others."""
         if method == "auth.test":
-            return self._auth_test(params, headers or {})
+            return self._auth_test(params, headers)
         if method == "oauth.v2.access":
-            answer = self.oauth_codes.pop(str(params.get("code")), None)
+            answer = self.workspaces.oauth_codes.pop(str(params.get("code")), None)
             return answer if answer is not None else {"ok": False, "error": "invalid_code"}
         if method == "conversations.info":
             channel = str(params.get("channel"))
             return {"ok": True, "channel": {"id": channel, "is_channel": True,
-                                            "is_ext_shared": channel in self.ext_shared}}
+                                            "is_ext_shared": channel in self.workspaces.ext_shared}}
+        return None
+
+    def _answer(self, method: str, params: dict[str, Any],
+                headers: dict[str, str] | None = None) -> dict[str, Any]:
+        workspaces = self._workspaces_api(method, params, headers or {})
+        if workspaces is not None:
+            return workspaces
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{time.time():.6f}"}
         if method == "chat.postMessage":
@@ -307,7 +322,7 @@ class FakeSlack:
                     "text": params.get("text", "")}
         if method == "users.info":
             user = str(params.get("user"))
-            return {"ok": True, "user": {"id": user, "team_id": self.user_teams.get(user, TEAM_ID),
+            return {"ok": True, "user": {"id": user, "team_id": self.workspaces.user_teams.get(user, TEAM_ID),
                                          "is_admin": user in self.admins,
                                          "is_owner": False, "is_primary_owner": False}}
         if method == "usergroups.users.list":
