@@ -253,9 +253,8 @@ def test_two_workspaces_never_see_or_change_each_others_data(oauth_bot, fake_sla
         (TOKEN_A, 2), (TOKEN_B, 3)]
 
     # Export: A's figures only.
-    if True:  # pylint: disable=using-constant-test
-        exported = export(bot.store_env, team=TA)
-        assert exported["totals"]["positive"] == 2 and exported["totals"]["negative"] == 0
+    exported = export(bot.store_env, team=TA)
+    assert exported["totals"]["positive"] == 2 and exported["totals"]["negative"] == 0
 
 
 def export(store_env: dict[str, str], team: str) -> dict:
@@ -344,6 +343,39 @@ def test_a_reinstall_within_the_grace_period_keeps_the_data(bot_factory, lexicon
     install(bot, fake_slack, TA, TOKEN_A, "Empresa A")
     assert bot.store.forgets_due(time.time() + 365 * 86_400) == []
     assert counted(bot.store, TA)["positive"] == 1
+
+
+def test_a_rotating_bot_token_is_refreshed_through_slack_api_url(oauth_bot, fake_slack):
+    """Token rotation: a bot token about to expire is refreshed (``oauth.v2.access`` with
+    ``grant_type=refresh_token`` at SLACK_API_URL) before a request uses it, and before the
+    digest does; the new token and refresh token are saved and used from then on."""
+    fake_slack.install("code-r", TA, "xoxe.xoxb-old", team_name="Empresa A",
+                       refresh_token="xoxe-1-r1", expires_in=600)
+    _page, cookie, state = install_page(oauth_bot)
+    assert redirect(oauth_bot, f"code=code-r&state={state}", cookie).status_code == 200
+    fake_slack.rotate("xoxe-1-r1", TA, "xoxe.xoxb-new", "xoxe-1-r2", expires_in=600)
+    oauth_bot.sender.home_opened("U0VIEWER", team_id=TA)
+    [home] = fake_slack.wait_for("api", "views.publish")
+    assert token_of(home) == "xoxe.xoxb-new"
+    bot = oauth_bot.app.installation_store.find_bot(enterprise_id=None, team_id=TA)
+    assert (bot.bot_token, bot.bot_refresh_token) == ("xoxe.xoxb-new", "xoxe-1-r2")
+
+    # Each use within 120 minutes of the expiry refreshes first: the command...
+    fake_slack.rotate("xoxe-1-r2", TA, "xoxe.xoxb-newer", "xoxe-1-r3", expires_in=600)
+    answer(oauth_bot, fake_slack, TA, "resumo on", "on")
+    # ...and the digest, which no request carries (bot.workspaces.oauth.bot_clients).
+    fake_slack.rotate("xoxe-1-r3", TA, "xoxe.xoxb-newest", "xoxe-1-r4")
+    send(oauth_bot, TA, POSITIVE, ts=f"{time.time() - 7 * 86_400:.6f}")
+    wait_until(lambda: oauth_bot.counter.counted == 1, what="1 counted")
+    assert task(oauth_bot, "digest").json()["posted"] == ["C0GERAL"]
+    [digest] = fake_slack.recorded("api", "chat.postMessage")
+    assert token_of(digest) == "xoxe.xoxb-newest"
+    refreshes = [c for c in fake_slack.recorded("api", "oauth.v2.access")
+                 if c.params.get("grant_type") == "refresh_token"]
+    assert [c.params["refresh_token"] for c in refreshes] == ["xoxe-1-r1", "xoxe-1-r2",
+                                                              "xoxe-1-r3"]
+    assert oauth_bot.app.installation_store.find_bot(
+        enterprise_id=None, team_id=TA).bot_refresh_token == "xoxe-1-r4"
 
 
 # ------------------------------------------------------------------ single workspace

@@ -98,6 +98,7 @@ class Workspaces:
     oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     user_teams: dict[str, str] = field(default_factory=dict)
     ext_shared: set[str] = field(default_factory=set)
+    refreshes: dict[str, dict[str, Any]] = field(default_factory=dict)  # refresh token -> answer
 
 
 class FakeSlack:
@@ -269,6 +270,18 @@ class FakeSlack:
         self.workspaces.tokens[token] = {"team_id": team_id, "team": team_name, "enterprise_id": enterprise_id,
                               "user_id": f"UBOT{team_id}", "bot_id": f"B{team_id}"}
 
+    def rotate(self, refresh_token: str, team_id: str, token: str, next_refresh: str,
+               expires_in: int = 43200) -> None:
+        """Make ``oauth.v2.access`` with ``grant_type=refresh_token`` and ``refresh_token``
+        answer a new bot token ``token`` of ``team_id`` (Slack's token rotation)."""
+        self.workspaces.refreshes[refresh_token] = {
+            "ok": True, "app_id": APP_ID, "token_type": "bot", "access_token": token,
+            "refresh_token": next_refresh, "expires_in": expires_in, "scope": "commands,chat:write",
+            "bot_user_id": f"UBOT{team_id}", "team": {"id": team_id}, "enterprise": None}
+        self.workspaces.tokens[token] = {"team_id": team_id, "team": "Empresa",
+                                         "enterprise_id": None, "user_id": f"UBOT{team_id}",
+                                         "bot_id": f"B{team_id}"}
+
     def _auth_test(self, params: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         """``auth.test`` of the token sent (the one workspace TEAM_ID for unknown tokens)."""
         auth = headers.get("Authorization") or headers.get("authorization") or ""
@@ -286,13 +299,17 @@ class FakeSlack:
         """``auth.test``, ``oauth.v2.access`` and ``conversations.info``; None for others."""
         if method == "auth.test":
             return self._auth_test(params, headers)
+        if method == "oauth.v2.access" and params.get("grant_type") == "refresh_token":
+            answer = self.workspaces.refreshes.pop(str(params.get("refresh_token")), None)
+            return answer if answer is not None else {"ok": False, "error": "invalid_refresh_token"}
         if method == "oauth.v2.access":
             answer = self.workspaces.oauth_codes.pop(str(params.get("code")), None)
             return answer if answer is not None else {"ok": False, "error": "invalid_code"}
         if method == "conversations.info":
             channel = str(params.get("channel"))
+            shared = channel in self.workspaces.ext_shared
             return {"ok": True, "channel": {"id": channel, "is_channel": True,
-                                            "is_ext_shared": channel in self.workspaces.ext_shared}}
+                                            "is_ext_shared": shared}}
         return None
 
     def _answer(self, method: str, params: dict[str, Any],
