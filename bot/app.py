@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from slack_bolt import App
 from slack_bolt.oauth import OAuthFlow
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.oauth.state_store import OAuthStateStore
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from starlette.routing import BaseRoute
 
 from bot.classify.port import Classifier
@@ -76,13 +76,13 @@ def build_web_client(settings: BotSettings) -> WebClient:
 
 def build_app(  # pylint: disable=too-many-arguments  # the composition root: all explicit
         settings: BotSettings, classifier: Classifier, store: Store,
-              counter: MessageCounter | None = None, *,
-              subcommands: Sequence[Subcommand] = (),
-              home_sections: HomeSections | None = None,
-              process_before_response: bool = True,
-              rejections: Rejections | None = None,
-              installations: InstallationStore | None = None,
-              oauth_states: OAuthStateStore | None = None) -> App:
+        counter: MessageCounter | None = None, *,
+        subcommands: Sequence[Subcommand] = (),
+        home_sections: HomeSections | None = None,
+        process_before_response: bool = True,
+        rejections: Rejections | None = None,
+        installations: InstallationStore | None = None,
+        oauth_states: OAuthStateStore | None = None) -> App:
     """Build the Bolt app with every listener registered.
 
     ``counter`` batches channel messages for ``classifier`` and hands them to ``store``; pass one
@@ -188,16 +188,17 @@ def build_routes(settings: BotSettings, app: App, store: Store) -> list[BaseRout
     # pylint: disable=import-outside-toplevel  # only loaded when the endpoint is on
     from bot.reports.digest import digest_job, digest_job_per_team
     from bot.server import digest_route, retention_route
+    from bot.workspaces.oauth import is_installed
     from bot.workspaces.usecases import forget_due
 
     today = today_in(ZoneInfo(settings.timezone))
     client_for = team_clients(settings, app)
     job = (digest_job(store, app.client, today) if client_for is None
            else digest_job_per_team(store, client_for, today))
-    installations = app.installation_store
+    installed = is_installed(app.client, app.installation_store)
 
     def retention():
-        return forget_due(store, time.time(), installations)
+        return forget_due(store, time.time(), installed)
 
     return [digest_route(settings.digest_secret, job),
             retention_route(settings.digest_secret, retention)]

@@ -20,6 +20,7 @@ from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Installation, InstallationStore
 from slack_sdk.oauth.state_store import OAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
@@ -83,6 +84,30 @@ def build_oauth_flow(config: OAuthConfig, client: WebClient, installations: Inst
         client_secret=config.client_secret, client=client,
         token_rotation_expiration_minutes=ROTATE_MINUTES_BEFORE)
     return PortugueseOAuthFlow(client=client, logger=log, settings=settings)
+
+
+def is_installed(client: WebClient, installations: InstallationStore | None
+                 ) -> Callable[[str], bool]:
+    """``installed(team_id)``: OAuth mode, the workspace has a bot installation; one token, the
+    token still works (``auth.test``) and belongs to that workspace. A failure to tell says
+    "installed": nothing is deleted on a doubt (the next sweep asks again)."""
+
+    def installed(team_id: str) -> bool:
+        try:
+            if installations is not None:
+                return installations.find_bot(enterprise_id=None, team_id=team_id) is not None
+            return client.auth_test().get("team_id") == team_id
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("invalid_auth", "account_inactive",
+                                             "token_revoked", "not_authed"):
+                return False  # the token of the workspace that left
+            count_failure("workspace_client_failed", f"error={describe(exc)}")
+            return True
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # kept on a doubt
+            count_failure("workspace_client_failed", f"error={describe(exc)}")
+            return True
+
+    return installed
 
 
 def bot_clients(installations: InstallationStore, base: WebClient,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
 from bot.failures import count_failure, describe
 from bot.store.base import WorkspaceData
@@ -81,26 +81,37 @@ def forget_now(store: WorkspaceData, installations: Installations | None,
 
 @dataclass
 class RetentionRun:
-    """What one sweep did: the workspaces forgotten (with their counts) and those that failed
-    (retried by the next sweep: their deletion stays scheduled)."""
+    """What one sweep did: the workspaces forgotten (with their counts), those found installed
+    again (their deletion cancelled, data kept) and those that failed (retried by the next
+    sweep: their deletion stays scheduled)."""
 
     forgotten: dict[str, dict[str, int]] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON answer of the task route."""
-        return {"workspaces_forgotten": self.forgotten, "workspaces_failed": self.failed}
+        return {"workspaces_forgotten": self.forgotten, "workspaces_kept": self.kept,
+                "workspaces_failed": self.failed}
 
 
 def forget_due(store: WorkspaceData, now: float,
-               installations: Installations | None = None) -> RetentionRun:
-    """Delete the data of every workspace whose grace period ended by ``now``. One
-    workspace's failure never stops the others; it is logged, counted and retried later."""
+               installed: Callable[[str], bool] = lambda _team: False) -> RetentionRun:
+    """Delete the data of every workspace whose grace period ended by ``now``, unless
+    ``installed(team_id)`` says it is installed again (a reinstall whose cancellation was
+    lost, a new SLACK_BOT_TOKEN for it): then the deletion is cancelled. One workspace's
+    failure never stops the others; it is logged, counted and retried by the next sweep."""
     run = RetentionRun()
     for team_id in store.forgets_due(now):
         try:
-            run.forgotten[team_id] = forget_now(store, installations, team_id)
+            if installed(team_id):
+                store.cancel_forget(team_id)
+                run.kept.append(team_id)
+                continue
+            run.forgotten[team_id] = store.forget_team(team_id)
         except Exception as exc:  # pylint: disable=broad-exception-caught  # next workspace
             count_failure("workspace_forget_failed", f"error={describe(exc)}")
             run.failed.append(team_id)
+            continue
+        log.info("workspace %s forgotten after its grace period", team_id)
     return run

@@ -404,6 +404,29 @@ def test_single_workspace_refuses_another_team_and_counts_its_own_only(single_bo
     assert 'kind="command"} 1.0' in lines and 'kind="message"} 1.0' in lines
 
 
+def test_single_workspace_uninstall_and_retention(bot_factory, lexicon_classifier, fake_slack):
+    """With one token: ``app_uninstalled`` schedules the data's deletion; the sweep keeps the
+    data while ``auth.test`` of the token still names the workspace (reinstalled), and deletes
+    it once the token is revoked."""
+    bot = bot_factory(lexicon_classifier, env=bot_env(fake_slack, DIGEST_SECRET=DIGEST_SECRET,
+                                                      WORKSPACE_GRACE_DAYS="0"))
+    send(bot, TEAM_ID, POSITIVE)
+    wait_until(lambda: bot.counter.counted == 1, what="1 counted")
+    for attempt in ("kept", "forgotten"):
+        assert bot.sender.event({"type": "app_uninstalled"}).status_code == 200
+        wait_until(lambda: bot.store.forgets_due(time.time()) == [TEAM_ID], what="scheduled")
+        if attempt == "forgotten":
+            fake_slack.error_next("auth.test", "invalid_auth")
+        run = task(bot, "retention").json()
+        if attempt == "kept":
+            assert run["workspaces_kept"] == [TEAM_ID] and run["workspaces_forgotten"] == {}
+            assert counted(bot.store, TEAM_ID)["positive"] == 1
+        else:
+            assert list(run["workspaces_forgotten"]) == [TEAM_ID]
+            assert counted(bot.store, TEAM_ID)["positive"] == 0
+        assert bot.store.forgets_due(time.time()) == []
+
+
 def test_an_externally_shared_moderators_channel_is_refused(single_bot, fake_slack):
     """``moderacao #canal`` with a channel shared with another company: refused with the reason
     (alerts about private channels would leave the company), nothing set; a channel of this
