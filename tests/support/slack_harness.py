@@ -267,8 +267,9 @@ class FakeSlack:
         if refresh_token is not None:
             answer.update(refresh_token=refresh_token, expires_in=expires_in or 43200)
         self.workspaces.oauth_codes[code] = answer
-        self.workspaces.tokens[token] = {"team_id": team_id, "team": team_name, "enterprise_id": enterprise_id,
-                              "user_id": f"UBOT{team_id}", "bot_id": f"B{team_id}"}
+        self.workspaces.tokens[token] = {"team_id": team_id, "team": team_name,
+                                         "enterprise_id": enterprise_id,
+                                         "user_id": f"UBOT{team_id}", "bot_id": f"B{team_id}"}
 
     def rotate(self, refresh_token: str, team_id: str, token: str, next_refresh: str,
                expires_in: int = 43200) -> None:
