@@ -38,18 +38,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Forget one workspace; 0 on success, 2 on bad arguments or settings."""
     # pylint: disable=import-outside-toplevel  # the store's libraries load only when used
     args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    if not valid_id(args.team) or (args.enterprise is not None and not valid_id(args.enterprise)):
-        print("erro: --team (e --enterprise) devem ser ids do Slack, ex.: T0123ABCD",
-              file=sys.stderr)
-        return 2
     from bot.store import StoreSettings, open_store
     from bot.store.installations import open_installation_store
     from bot.workspaces.usecases import forget_now
 
-    try:
-        settings = StoreSettings.from_env()
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
+    settings: StoreSettings | None = None
+    if not valid_id(args.team) or (args.enterprise is not None and not valid_id(args.enterprise)):
+        problem = "erro: --team (e --enterprise) devem ser ids do Slack, ex.: T0123ABCD"
+    else:
+        try:
+            settings, problem = StoreSettings.from_env(), ""
+        except SettingsError as exc:
+            problem = str(exc)
+    if settings is None:
+        print(problem, file=sys.stderr)
         return 2
     client_id = os.environ.get("SLACK_CLIENT_ID") or None
     installations = open_installation_store(settings, client_id) if client_id else None
