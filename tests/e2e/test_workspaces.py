@@ -110,11 +110,11 @@ def analysed(message: dict) -> int | None:
 
 def share_value(message: dict) -> str:
     """The value of a report's share button."""
-    for block in message["blocks"]:
-        for element in block.get("elements", []):
-            if element.get("action_id") == SHARE_ACTION_ID:
-                return element["value"]
-    raise AssertionError("no share button")
+    values = [element["value"] for block in message["blocks"]
+              for element in block.get("elements", [])
+              if element.get("action_id") == SHARE_ACTION_ID]
+    assert values, "no share button"
+    return values[0]
 
 
 def task(bot, path: str) -> httpx.Response:
