@@ -20,10 +20,11 @@ from service.settings import SettingsError
 log = logging.getLogger("bot")
 
 USAGE = """uso: python -m bot            roda o bot (configuração nas variáveis de ambiente)
-       python -m bot report ...  exporta os números de um canal (json|csv)"""
+       python -m bot report ...  exporta os números de um canal (json|csv)
+       python -m bot forget --team T  apaga agora todos os dados (e a instalação) de um workspace"""
 
 # Subcommands of ``python -m bot``: name -> module with ``main(argv) -> int``.
-SUBCOMMANDS = {"report": "bot.reports.export"}
+SUBCOMMANDS = {"report": "bot.reports.export", "forget": "bot.workspaces.cli"}
 
 
 def _fail(message: str) -> int:
@@ -124,6 +125,18 @@ def _retention_timer(store_settings, store) -> contextlib.AbstractContextManager
     return RetentionTimer(store)
 
 
+def _oauth_stores(settings, store_settings) -> dict:
+    """``build_app``'s OAuth arguments: in OAuth mode the installation and state stores on the
+    store's backend; else none."""
+    if settings.oauth is None:
+        return {}
+    # pylint: disable=import-outside-toplevel  # only OAuth mode loads them
+    from bot.store.installations import open_installation_store, open_state_store
+
+    return {"installations": open_installation_store(store_settings, settings.oauth.client_id),
+            "oauth_states": open_state_store(store_settings, settings.oauth.state_secret)}
+
+
 def run(argv: Sequence[str] = ()) -> int:
     """Start the bot; returns the exit status (2 for bad configuration)."""
     del argv  # no options yet: everything comes from the environment
@@ -150,7 +163,8 @@ def run(argv: Sequence[str] = ()) -> int:
     try:
         with _retention_timer(store_settings, store):
             try:
-                app = build_app(settings, classifier, store, counter)
+                app = build_app(settings, classifier, store, counter,
+                                **_oauth_stores(settings, store_settings))
             except BoltError as exc:
                 return _fail(f"O Slack recusou SLACK_BOT_TOKEN ({exc}). Copie o Bot User OAuth "
                              "Token em https://api.slack.com/apps → seu app → OAuth & Permissions.")

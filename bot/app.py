@@ -8,12 +8,16 @@ the caller (``python -m bot``, or a test) and handed in.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from slack_bolt import App
+from slack_bolt.oauth import OAuthFlow
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store import InstallationStore
+from slack_sdk.oauth.state_store import OAuthStateStore
 from starlette.routing import BaseRoute
 
 from bot.classify.port import Classifier
@@ -28,7 +32,10 @@ from bot.moderation.alerts import thread_watcher
 from bot.settings import BotSettings
 from bot.store.base import Store
 from bot.validation import PayloadGuard, Rejections
-from handlers import classify, command, counting, feedback, home, moderation, reports
+from bot.workspaces.oauth import ClientFor, bot_clients, build_oauth_flow
+from bot.workspaces.usecases import reinstalled
+from bot.workspaces.views import NOT_INSTALLED_TEXT
+from handlers import classify, command, counting, feedback, home, moderation, reports, workspaces
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +68,22 @@ def build_web_client(settings: BotSettings) -> WebClient:
     """Web API client at ``SLACK_API_URL`` that retries rate-limited calls (429, honouring
     ``Retry-After``) and connection errors (slack_sdk's built-in retry handlers)."""
     return WebClient(
-        token=settings.slack_bot_token,
+        token=settings.slack_bot_token or None,  # OAuth mode: each request's installation's
         base_url=settings.slack_api_url,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3),
                         ConnectionErrorRetryHandler(max_retry_count=2)],
     )
 
 
-def build_app(settings: BotSettings, classifier: Classifier, store: Store,
-              counter: MessageCounter | None = None, *,
-              subcommands: Sequence[Subcommand] = (),
-              home_sections: HomeSections | None = None,
-              process_before_response: bool = True,
-              rejections: Rejections | None = None) -> App:
+def build_app(  # pylint: disable=too-many-arguments  # the composition root: all explicit
+        settings: BotSettings, classifier: Classifier, store: Store,
+        counter: MessageCounter | None = None, *,
+        subcommands: Sequence[Subcommand] = (),
+        home_sections: HomeSections | None = None,
+        process_before_response: bool = True,
+        rejections: Rejections | None = None,
+        installations: InstallationStore | None = None,
+        oauth_states: OAuthStateStore | None = None) -> App:
     """Build the Bolt app with every listener registered.
 
     ``counter`` batches channel messages for ``classifier`` and hands them to ``store``; pass one
@@ -87,6 +97,10 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
     Malformed payloads are refused before any listener (:mod:`bot.validation`), counted in
     ``rejections``.
     Calls ``auth.test`` once (Bolt's token verification) to learn the bot's own ids.
+    OAuth mode (``settings.oauth``): Bolt's OAuth flow with ``installations`` and
+    ``oauth_states`` (see :mod:`bot.workspaces.oauth`), each request answered with its
+    workspace's installation. In both modes a request naming another workspace is refused
+    (:mod:`handlers.workspaces`) and an uninstalled workspace's data is scheduled for deletion.
     """
     timezone = ZoneInfo(settings.timezone)
     deps = Deps(classifier=classifier, store=store, today=today_in(timezone))
@@ -99,8 +113,11 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
         counter = build_counter(settings, classifier, store)
     user_work = BoundedExecutor(settings.user_workers, settings.user_queue, "slack-user",
                                 on_refused=counter.metrics.user_tasks_refused.inc)
+    client = build_web_client(settings)
     app = App(
-        client=build_web_client(settings),
+        client=client,
+        oauth_flow=oauth_flow_of(settings, client, store, installations, oauth_states),
+        user_facing_authorize_error_message=NOT_INSTALLED_TEXT,
         signing_secret=settings.slack_signing_secret or "",
         # Socket Mode requests come over the app-token WebSocket and are not signed.
         request_verification_enabled=bool(settings.slack_signing_secret) or not settings.socket_mode,
@@ -120,13 +137,29 @@ def build_app(settings: BotSettings, classifier: Classifier, store: Store,
     home.register(app, home_sections, extra_help=[sub.help for sub in subcommands],
                   retention=Retention(tally_days=store.retention.tallies,
                                       alert_days=store.retention.alerts,
-                                      event_claim_s=store.claim_ttl_s))
+                                      event_claim_s=store.claim_ttl_s,
+                                      workspace_grace_days=settings.workspace_grace_days))
     reports.register(app, deps)
     moderation.register(app, deps)
     feedback.register(app, deps)
-    counter.add_listener(thread_watcher(store, app.client))
+    workspaces.register(app, deps, settings.workspace_grace_days, counter.metrics.foreign_team,
+                        user_work)
+    counter.add_listener(thread_watcher(store, app.client, client_for=team_clients(settings, app)))
     app.error(log_error)
     return app
+
+
+def oauth_flow_of(settings: BotSettings, client: WebClient, store: Store,
+                  installations: InstallationStore | None,
+                  states: OAuthStateStore | None) -> OAuthFlow | None:
+    """OAuth mode's flow (a reinstall cancels the workspace's scheduled deletion); None with
+    one token."""
+    if settings.oauth is None:
+        return None
+    if installations is None or states is None:
+        raise ValueError("OAuth mode needs an installation store and a state store")
+    return build_oauth_flow(settings.oauth, client, installations, states,
+                            on_installed=lambda i: reinstalled(store, i.team_id))
 
 
 def build_counter(settings: BotSettings, classifier: Classifier, store: Store,
@@ -147,16 +180,34 @@ def log_error(error: Exception) -> None:
     log.error("unhandled error in a Slack listener: %s", error.__class__.__name__)
 
 
+def team_clients(settings: BotSettings, app: App) -> ClientFor | None:
+    """OAuth mode: each workspace's client for work no request carries; None with one token
+    (``app.client`` serves its only workspace)."""
+    if settings.oauth is None or app.installation_store is None:
+        return None
+    return bot_clients(app.installation_store, app.client, settings.oauth)
+
+
 def build_routes(settings: BotSettings, app: App, store: Store) -> list[BaseRoute]:
     """HTTP routes besides ``/slack/events`` (for :func:`bot.server.create_asgi_app`):
     ``POST /tasks/digest`` and ``POST /tasks/retention`` when ``DIGEST_SECRET`` is set."""
     if not settings.digest_secret:
         return []
     # pylint: disable=import-outside-toplevel  # only loaded when the endpoint is on
-    from bot.reports.digest import digest_job
+    from bot.reports.digest import digest_job, digest_job_per_team
     from bot.server import digest_route, retention_route
     from bot.store.retention import purge
+    from bot.workspaces.oauth import is_installed
+    from bot.workspaces.usecases import forget_due
 
-    job = digest_job(store, app.client, today_in(ZoneInfo(settings.timezone)))
+    today = today_in(ZoneInfo(settings.timezone))
+    client_for = team_clients(settings, app)
+    job = (digest_job(store, app.client, today) if client_for is None
+           else digest_job_per_team(store, client_for, today))
+    installed = is_installed(app.client, app.installation_store)
+
+    def forget():
+        return forget_due(store, time.time(), installed)
+
     return [digest_route(settings.digest_secret, job),
-            retention_route(settings.digest_secret, lambda: purge(store))]
+            retention_route(settings.digest_secret, lambda: purge(store), forget)]

@@ -17,6 +17,13 @@ Event names are stable (dashboards and alerts depend on them):
 - ``retention_purge_failed``: deleting expired records failed (tried again at the next run).
 - ``feedback_store_failed``: a user's "Concordo" / "Discordo" vote could not be stored (the
   user is told; the answer and its buttons stay for another try).
+- ``workspace_uninstall_failed``: an uninstall's installation or scheduled deletion could not
+  be saved (run ``python -m bot forget --team T``).
+- ``workspace_forget_failed``: a workspace's due deletion failed (it stays scheduled, retried).
+- ``workspace_install_hook_failed``: after an install, a scheduled deletion could not be
+  cancelled.
+- ``workspace_client_failed``: a workspace's installation could not be read for background
+  work (an alert stays pending, a digest is given up for that run).
 
 The detail of a line is an exception class name or a Slack error code: never message text.
 """

@@ -94,6 +94,12 @@ class BotMetrics:  # pylint: disable=too-many-instance-attributes  # one flat se
         self.listener_errors = Counter("sentimento_bot_listener_errors", "Failures after a Slack "
                                        "ack (a listener, moderation, the digest), by where.",
                                        ["where"], registry=registry)
+        self.foreign_team = Counter("sentimento_bot_foreign_team_requests", "Requests naming "
+                                    "another workspace than the installation answering them "
+                                    "(a Slack Connect member of another company, a shared "
+                                    "channel's message of theirs), refused or not counted, by "
+                                    "kind (command, action, event, message).", ["kind"],
+                                    registry=registry)
 
     def export_failures(self, failures: FailureCounter) -> None:
         """Export the failures handled after an ack (digest, moderation: see :mod:`bot.failures`)."""

@@ -33,7 +33,7 @@ import re
 import time
 from typing import Callable, Sequence
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_bolt.request.internals import parse_body
 from starlette.applications import Starlette
@@ -49,6 +49,7 @@ from bot.payloads import EVENT, check_envelope, kind_of
 from bot.reports.digest import DigestRun
 from bot.settings import DEFAULT_MAX_BODY_BYTES
 from bot.validation import MALFORMED_BODY, Rejections, log_rejection
+from bot.workspaces.usecases import RetentionRun
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,8 @@ def create_asgi_app(bolt_app: App, signing_secret: str | None,
 
     routes: list[BaseRoute] = [Route(EVENTS_PATH, slack_events, methods=["POST"]),
                                Route("/healthz", healthz, methods=["GET"]),
-                               Route("/metrics", prometheus, methods=["GET"]), *extra_routes]
+                               Route("/metrics", prometheus, methods=["GET"]),
+                               *oauth_routes(bolt_app), *extra_routes]
     return BodySizeLimit(Starlette(routes=routes), max_body_bytes, rejections)
 
 
@@ -296,10 +298,16 @@ def digest_route(secret: str, job: Callable[[], DigestRun]) -> Route:
     return Route(DIGEST_PATH, endpoint, methods=["POST"])
 
 
-def retention_route(secret: str, job: Callable[[], dict[str, int]]) -> Route:
-    """``POST /tasks/retention``: authenticated like the digest (``X-Digest-Secret``), runs
-    ``job`` (:func:`bot.store.retention.purge`) and answers ``{"deleted": {kind: n}}``; 503
-    when it failed (counted as ``retention_purge_failed``), so that Cloud Scheduler retries."""
+def retention_route(secret: str, purge_job: Callable[[], dict[str, int]],
+                    forget_job: Callable[[], RetentionRun] | None = None) -> Route:
+    """``POST /tasks/retention``: authenticated like the digest (``X-Digest-Secret``, 401/403).
+    First ``forget_job`` (:func:`bot.workspaces.usecases.forget_due`: the data of workspaces
+    whose grace period after an uninstall ended), then ``purge_job``
+    (:func:`bot.store.retention.purge`: records past their retention). Answers
+    ``{"deleted": {kind: n}, "workspaces_forgotten": ..., "workspaces_kept": [...],
+    "workspaces_failed": [...]}``; 503 when either failed (a purge failure is counted as
+    ``retention_purge_failed``; a workspace's, as ``workspace_forget_failed``, and its deletion
+    stays scheduled), so that Cloud Scheduler retries."""
     if not secret:
         raise ValueError("DIGEST_SECRET vazio")
 
@@ -308,11 +316,39 @@ def retention_route(secret: str, job: Callable[[], dict[str, int]]) -> Route:
         if refused is not None:
             return refused
         try:
-            deleted = await run_in_threadpool(job)
+            run = await run_in_threadpool(forget_job) if forget_job else RetentionRun()
+            deleted = await run_in_threadpool(purge_job)
         except Exception as exc:  # pylint: disable=broad-exception-caught  # a 503 the scheduler retries
             count_failure("retention_purge_failed", describe(exc))
             return JSONResponse({"error": "limpeza de registros expirados indisponível; tente "
                                           "novamente"}, status_code=503)
-        return JSONResponse({"deleted": deleted})
+        return JSONResponse({"deleted": deleted, **run.to_dict()},
+                            status_code=503 if run.failed else 200)
 
     return Route(RETENTION_PATH, endpoint, methods=["POST"])
+
+
+def oauth_routes(bolt_app: App) -> list[BaseRoute]:
+    """OAuth mode: ``GET`` the install page and the redirect (Bolt's OAuth flow; their paths are
+    ``SLACK_INSTALL_PATH`` and ``SLACK_REDIRECT_URI_PATH``). None without OAuth. Only the query
+    string and the headers reach Bolt (the state cookie); there is no body."""
+    flow = bolt_app.oauth_flow
+    if flow is None:
+        return []
+
+    def endpoint(handle: Callable[[BoltRequest], BoltResponse]):
+        async def answer(request: Request) -> Response:
+            oauth_request = BoltRequest(body="", query=request.url.query,
+                                        headers=dict(request.headers.items()))
+            try:
+                bolt_response = await run_in_threadpool(handle, oauth_request)
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # a page, not a 500 trace
+                log.error("OAuth %s failed: %s", request.url.path, exc.__class__.__name__)
+                return Response("Instalação indisponível; tente novamente em alguns minutos.",
+                                status_code=503, media_type="text/plain; charset=utf-8")
+            return to_starlette_response(bolt_response)
+
+        return answer
+
+    return [Route(flow.install_path, endpoint(flow.handle_installation), methods=["GET"]),
+            Route(flow.redirect_uri_path, endpoint(flow.handle_callback), methods=["GET"])]

@@ -7,6 +7,7 @@ appear in ``repr`` or logs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import Mapping
 from urllib.parse import urlparse
@@ -29,7 +30,14 @@ HINTS = {
         "Basic Information → App-Level Tokens (só para o Socket Mode)"),
 }
 SECRET_FIELDS = frozenset({"slack_bot_token", "slack_signing_secret", "slack_app_token",
-                           "model_service_token", "digest_secret"})
+                           "model_service_token", "digest_secret", "slack_client_secret",
+                           "slack_state_secret"})
+# The bot scopes of manifest.yaml, asked for by "Adicionar ao Slack" (SLACK_SCOPES overrides them).
+DEFAULT_SCOPES = ("commands", "chat:write", "channels:history", "groups:history", "channels:read",
+                  "groups:read", "users:read", "usergroups:read", "files:write")
+_SCOPE = re.compile(r"[a-z][a-z0-9_.:-]{0,63}")
+_PATH = re.compile(r"/[A-Za-z0-9_./-]{1,200}")
+MIN_STATE_SECRET = 32
 MIN_DIGEST_SECRET = 16
 # MAX_BODY_BYTES: the largest HTTP request body the bot reads (413 above it, checked before the
 # body is read in full, on every route). Slack's payloads are small: a message is at most
@@ -87,6 +95,76 @@ def _digest_secret(env: EnvReader) -> str | None:
     return value
 
 
+def _scopes(env: EnvReader) -> tuple[str, ...]:
+    """``SLACK_SCOPES``: comma-separated bot scopes (default: the manifest's)."""
+    raw = env.text("SLACK_SCOPES")
+    if raw is None:
+        return DEFAULT_SCOPES
+    scopes = tuple(part.strip() for part in raw.split(",") if part.strip())
+    bad = [scope for scope in scopes if not _SCOPE.fullmatch(scope)]
+    if not scopes or bad:
+        env.problems.append(f"SLACK_SCOPES={raw!r}: escopos separados por vírgula, "
+                            "ex.: commands,chat:write")
+        return DEFAULT_SCOPES
+    return scopes
+
+
+def _path(env: EnvReader, name: str, default: str) -> str:
+    """A URL path of the bot (``/slack/install``)."""
+    value = env.text(name, default) or default
+    if not _PATH.fullmatch(value) or value == "/slack/events":
+        env.problems.append(f"{name}={value!r} deve ser um caminho como {default!r} "
+                            "(diferente de /slack/events)")
+        return default
+    return value
+
+
+def _state_secret(env: EnvReader) -> str | None:
+    """``SLACK_STATE_SECRET``: signs the OAuth ``state`` (no store needed; see the README)."""
+    value = env.text("SLACK_STATE_SECRET")
+    if value is not None and len(value) < MIN_STATE_SECRET:
+        env.problems.append(
+            f"SLACK_STATE_SECRET deve ter ao menos {MIN_STATE_SECRET} caracteres (valor não "
+            "mostrado); gere um com: python -c \"import secrets; print(secrets.token_urlsafe(32))\"")
+    return value
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    """"Adicionar ao Slack" (OAuth v2, many workspaces): on when ``SLACK_CLIENT_ID`` and
+    ``SLACK_CLIENT_SECRET`` are set."""
+
+    client_id: str
+    client_secret: str
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    install_path: str = "/slack/install"
+    redirect_uri_path: str = "/slack/oauth_redirect"
+    state_secret: str | None = None
+
+    def __repr__(self) -> str:
+        return (f"OAuthConfig(client_id={self.client_id!r}, client_secret='***', "
+                f"scopes={self.scopes!r}, install_path={self.install_path!r}, "
+                f"redirect_uri_path={self.redirect_uri_path!r}, "
+                f"state_secret={'***' if self.state_secret else None})")
+
+    @classmethod
+    def read(cls, env: EnvReader) -> "OAuthConfig | None":
+        """The OAuth settings, or None when neither id nor secret is set (single workspace)."""
+        client_id, client_secret = env.text("SLACK_CLIENT_ID"), env.text("SLACK_CLIENT_SECRET")
+        if client_id is None and client_secret is None:
+            return None
+        if client_id is None or client_secret is None:
+            missing = "SLACK_CLIENT_ID" if client_id is None else "SLACK_CLIENT_SECRET"
+            env.problems.append(f"{missing} não definido: o modo OAuth precisa de SLACK_CLIENT_ID "
+                                f"e SLACK_CLIENT_SECRET ({_APPS} → seu app → Basic Information)")
+            return None
+        return cls(client_id=client_id, client_secret=client_secret, scopes=_scopes(env),
+                   install_path=_path(env, "SLACK_INSTALL_PATH", "/slack/install"),
+                   redirect_uri_path=_path(env, "SLACK_REDIRECT_URI_PATH",
+                                           "/slack/oauth_redirect"),
+                   state_secret=_state_secret(env))
+
+
 @dataclass(frozen=True, repr=False)
 class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, documented settings object
     """Everything ``python -m bot`` reads from the environment."""
@@ -118,6 +196,13 @@ class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, 
     shutdown_deadline_s: float = 8.0
     logs: LogSettings = LogSettings()
     model: ModelSettings = ModelSettings()
+    oauth: OAuthConfig | None = None  # "Adicionar ao Slack" (many workspaces); None: one token
+    workspace_grace_days: int = 30  # an uninstalled workspace's data is deleted after this
+
+    @property
+    def multi_workspace(self) -> bool:
+        """OAuth mode: installations per workspace instead of one ``SLACK_BOT_TOKEN``."""
+        return self.oauth is not None
 
     @property
     def socket_mode(self) -> bool:
@@ -134,8 +219,13 @@ class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, 
         """Read every variable; raise :class:`service.settings.SettingsError` listing all problems."""
         env = EnvReader(environ)
         app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", required=False)
+        oauth = OAuthConfig.read(env)
+        if oauth is not None and app_token is not None:
+            env.problems.append("SLACK_CLIENT_ID (modo OAuth) não funciona com SLACK_APP_TOKEN "
+                                "(Socket Mode): o \"Adicionar ao Slack\" precisa de uma URL pública")
         settings = cls(
-            slack_bot_token=_token(env, "SLACK_BOT_TOKEN", "xoxb-", required=True) or "",
+            # OAuth mode: each workspace's token comes from its installation.
+            slack_bot_token=_token(env, "SLACK_BOT_TOKEN", "xoxb-", required=oauth is None) or "",
             # Socket Mode requests arrive over an authenticated WebSocket, unsigned.
             slack_signing_secret=(env.text("SLACK_SIGNING_SECRET") if app_token else
                                   env.require("SLACK_SIGNING_SECRET", HINTS["SLACK_SIGNING_SECRET"])),
@@ -166,6 +256,8 @@ class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, 
             shutdown_deadline_s=env.number("SHUTDOWN_DEADLINE", 8.0, 0.5, 3600.0),
             logs=LogSettings.read(env),
             model=ModelSettings.read(env),
+            oauth=oauth,
+            workspace_grace_days=env.integer("WORKSPACE_GRACE_DAYS", 30, 0, 3650),
         )
         env.check()
         return settings

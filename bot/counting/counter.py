@@ -341,7 +341,9 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
         message = item.message
         if self._store.channel_settings(message.team_id, message.channel_id).paused:
             return "paused"
-        if item.event_id is not None and not self._store.claim_event(item.event_id, item.token):
+        # Scoped by the workspace: event ids are unique per app, the key says whose it is.
+        if item.event_id is not None and not self._store.claim_event(
+                f"{message.team_id}:{item.event_id}", item.token):
             log.info("event %s already processed: redelivery skipped", item.event_id)
             return "redelivery"
         return None

@@ -25,6 +25,7 @@ class Retention:
     event_claim_s: int = 86_400    # EVENT_CLAIM_TTL
     digest_claim_days: int = 60
     write_marker_days: int = 7
+    workspace_grace_days: int = 30  # WORKSPACE_GRACE_DAYS
 
 
 STORED_INTRO = ("*O que guardo*\nNada do texto das mensagens: nem no banco de dados, nem em logs, "
@@ -64,6 +65,15 @@ def stored_records(retention: Retention = Retention()) -> dict[str, str]:
         "feedback": "*Os votos Concordo/Discordo*, só como contagens por versão do modelo, "
                     "rótulo do modelo e rótulo escolhido (sem o texto e sem quem votou), para "
                     "medir o modelo. Enquanto o app estiver instalado.",
+        "installations": "*A instalação do app em cada espaço de trabalho* (só no modo OAuth): "
+                         "IDs e nomes do espaço de trabalho, tokens do bot e o ID de quem "
+                         "instalou. Enquanto o app estiver instalado.",
+        "oauth_states": "*Links de instalação* (só no modo OAuth), para que cada link sirva uma "
+                        "vez só. Por 10 minutos.",
+        "scheduled_deletions": "*A data em que apago tudo de um espaço de trabalho que "
+                               "desinstalou o app*. Por "
+                               f"{retention.workspace_grace_days} dias depois da desinstalação, "
+                               "quando tudo é apagado (ou até uma nova instalação).",
     }
 
 

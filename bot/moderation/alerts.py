@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 from slack_sdk import WebClient
 
@@ -120,7 +120,8 @@ def post_pending(client: WebClient, store: ModerationStore, team_id: str, channe
 
 
 def thread_watcher(store: ModerationStore, client: WebClient,
-                   clock: Clock = time.time) -> Classified:
+                   clock: Clock = time.time, *,
+                   client_for: Callable[[str], WebClient | None] | None = None) -> Classified:
     """The :class:`bot.counting.counter.MessageCounter` listener: each classified thread reply
     (and a strongly negative top-level message, a possible thread root) goes to its thread's
     rule.
@@ -129,7 +130,8 @@ def thread_watcher(store: ModerationStore, client: WebClient,
     (the store's transactions make concurrent updates of one thread safe). Per batch, the
     workspace's rule is read once and each thread's messages are applied in one store
     transaction, saved together with the alert they raise. A message or thread that fails is
-    logged and counted, and the others go on."""
+    logged and counted, and the others go on. ``client_for(team_id)``: the client of each
+    workspace's installation (OAuth mode; None when it is gone: the alert stays pending)."""
 
     def watch(batch: Sequence[PendingMessage], results: Sequence[Classification]) -> None:
         now = clock()
@@ -144,7 +146,9 @@ def thread_watcher(store: ModerationStore, client: WebClient,
             if alert is not None:
                 log.info("moderation alert raised for a thread (%d negative messages)",
                          alert.negatives)
-                _deliver_kept(client, store, alert)
+                team_client = client if client_for is None else client_for(alert.team_id)
+                if team_client is not None:
+                    _deliver_kept(team_client, store, alert)
 
     return watch
 

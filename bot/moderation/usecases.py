@@ -79,13 +79,36 @@ def configure(store: ModerationStore, client: WebClient, team_id: str, user_id: 
     if group_id is not None:
         store.set_moderation(team_id, group_id=group_id)
         return {"response_type": "ephemeral", **views.group_set_message(group_id)}
-    if channel_id is None:  # parse_target gives one of the two
-        return {"response_type": "ephemeral", **views.usage_message()}
+    blocked = ({"response_type": "ephemeral", **views.usage_message()} if channel_id is None
+               else shared_refusal(client, channel_id))  # parse_target gives one of the two
+    if blocked is not None:
+        return blocked
     store.set_moderation(team_id, channel_id=channel_id, set_by=user_id)
     # the caller reads a failure in the answer: no DM for it
     sent, failed = post_pending(client, store, team_id, channel_id, warn=False)
     return {"response_type": "ephemeral",
             **views.channel_set_message(user_id, channel_id, sent, failed)}
+
+
+# conversations.info cannot see a private channel the bot is not in: nothing can be posted
+# there either (the answer after setting it says so), so it is not refused for that.
+UNSEEN_CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel"})
+
+
+def shared_refusal(client: WebClient, channel_id: str) -> Answer | None:
+    """None when ``channel_id`` is only this workspace's; else the refusal: a channel shared
+    with another company (``is_ext_shared``, or an invitation pending) would carry alerts about
+    private channels out of the company. Any other Slack failure refuses too (unknown)."""
+    try:
+        channel = client.conversations_info(channel=channel_id).get("channel") or {}
+    except SLACK_ERRORS as exc:
+        if slack_error(exc) in UNSEEN_CHANNEL_ERRORS:
+            return None
+        log.warning("moderators' channel check failed: %s", slack_error(exc))
+        return {"response_type": "ephemeral", **views.shared_check_failed_message()}
+    if channel.get("is_ext_shared") or channel.get("is_pending_ext_shared"):
+        return {"response_type": "ephemeral", **views.ext_shared_message(channel_id)}
+    return None
 
 
 def status(store: ModerationStore, team_id: str) -> Answer:

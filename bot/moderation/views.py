@@ -147,6 +147,19 @@ def check_failed_message() -> dict[str, Any]:
                    "alterado; tente novamente em alguns minutos.")
 
 
+def ext_shared_message(channel_id: str) -> dict[str, Any]:
+    """The moderators' channel asked for is shared with another company (Slack Connect)."""
+    return notice(f":no_entry: <#{channel_id}> é compartilhado com outra empresa (Slack "
+                  "Connect). Os alertas citam threads de canais privados e iriam para fora da "
+                  "empresa: escolha um canal só do seu workspace. Nada foi alterado.")
+
+
+def shared_check_failed_message() -> dict[str, Any]:
+    """conversations.info failed: whether the channel is shared is unknown, nothing changed."""
+    return notice(":warning: Não consegui verificar no Slack se o canal é compartilhado com "
+                  "outra empresa. Nada foi alterado; tente novamente em alguns minutos.")
+
+
 def channel_set_message(user_id: str, channel_id: str, sent: int, failed: bool) -> dict[str, Any]:
     """The moderators' channel was set (and the pending alerts sent there)."""
     text = (f":shield: <@{user_id}> definiu <#{channel_id}> como canal dos moderadores. "

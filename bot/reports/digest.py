@@ -127,3 +127,27 @@ def digest_job(store: DigestStore, client: WebClient, today: Callable[[], dt.dat
         return send_weekly_digests(store, client, today(), team_id=team_id, charts=charts)
 
     return job
+
+
+def digest_job_per_team(store: DigestStore, client_for: Callable[[str], WebClient | None],
+                        today: Callable[[], dt.date], *,
+                        charts: bool = True) -> Callable[[], DigestRun]:
+    """The job of the endpoint in OAuth mode: each workspace's channels with the client of its
+    own installation (``client_for``); a workspace with none (uninstalled) is skipped and its
+    channels listed as given up."""
+
+    def job() -> DigestRun:
+        day = today()
+        total = DigestRun(last_week(day)[0])
+        channels = store.digest_channels()
+        for team in sorted({team for team, _channel in channels}):
+            client = client_for(team)
+            if client is None:
+                total.gave_up.extend(channel for t, channel in channels if t == team)
+                continue
+            run = send_weekly_digests(store, client, day, team_id=team, charts=charts)
+            for name in ("posted", "already_sent", "paused", "gave_up", "failed"):
+                getattr(total, name).extend(getattr(run, name))
+        return total
+
+    return job

@@ -10,13 +10,13 @@ from typing import Mapping
 
 from bot.store.base import (
     BufferedStore, ChannelSwitches, Claims, FeedbackStore, ModerationStore, Retention, Store,
-    StoreClosedError, TallyStore,
+    StoreClosedError, TallyStore, WorkspaceData,
 )
 from bot.store.settings import StoreSettings
 
 __all__ = ["BufferedStore", "ChannelSwitches", "Claims", "FeedbackStore", "ModerationStore",
-           "Retention", "Store",
-           "StoreClosedError", "StoreSettings", "TallyStore", "open_store"]
+           "Retention", "Store", "StoreClosedError", "StoreSettings", "TallyStore",
+           "WorkspaceData", "open_store"]
 
 
 def open_store(environ: Mapping[str, str] | None = None, *,

@@ -46,7 +46,8 @@ DIGEST_CLAIM_TTL_S = 60 * DAY_S
 # Every kind of record the store keeps, as App Home ("O que guardo") and the README name them;
 # ``purge_expired`` answers its counts under these keys (settings are kept while installed).
 RECORD_KINDS = ("tallies", "switches", "moderation_settings", "threads", "alerts",
-                "event_claims", "digest_claims", "write_markers", "feedback")
+                "event_claims", "digest_claims", "write_markers", "feedback", "installations",
+                "oauth_states", "scheduled_deletions")
 EXPIRING_KINDS = ("tallies", "threads", "alerts", "event_claims", "digest_claims",
                   "write_markers")
 ThreadChange = Callable[[ThreadState], tuple[ThreadState, Any]]
@@ -204,8 +205,29 @@ class FeedbackStore(Protocol):
         """How many of the workspace's kept alerts are ``acknowledged`` and ``false_alarm``."""
 
 
+class WorkspaceData(Protocol):
+    """A workspace's data as a whole: deleted at once (``python -m bot forget``), or after a
+    grace period once the app is uninstalled (see bot.workspaces)."""
+
+    def forget_team(self, team_id: str) -> dict[str, int]:
+        """Delete everything kept for the workspace: tallies, channel switches, moderation
+        settings, threads, alerts, event and digest claims, feedback votes, buffered counts not yet
+        written, and its scheduled deletion. The number of records deleted, by kind."""
+
+    def schedule_forget(self, team_id: str, due_at: float) -> None:
+        """Delete the workspace's data at ``due_at`` (Unix seconds) or later; a later call
+        replaces the date."""
+
+    def cancel_forget(self, team_id: str) -> bool:
+        """The workspace came back (reinstalled): keep its data. True when a deletion was
+        scheduled."""
+
+    def forgets_due(self, now: float) -> list[str]:
+        """The workspaces whose scheduled deletion is due at ``now``, in date order."""
+
+
 class Store(TallyStore, ChannelSwitches, Claims, ModerationStore, FeedbackStore, Retention,
-            Protocol):
+            WorkspaceData, Protocol):
     """Everything the bot keeps. Two implementations: Firestore and SQLite.
 
     Callers ask for the narrow interface they use (:class:`TallyStore`, :class:`ChannelSwitches`,
@@ -293,6 +315,17 @@ def entries_to_list(state: ThreadState) -> list[list[float]]:
 def entries_from_list(raw: Iterable[Sequence[float]]) -> tuple[ThreadEntry, ...]:
     """The inverse of :func:`entries_to_list`."""
     return tuple(ThreadEntry(float(ts), bool(negative)) for ts, negative in raw)
+
+
+def with_bot(installation: Any, bot: Any) -> Any:
+    """A slack_sdk ``Installation`` carrying ``bot``'s token (a ``Bot``, the latest: a rotated
+    token) when it holds another; the installation stores' rule (see bot.store.installations)."""
+    if bot is not None and bot.bot_token != installation.bot_token:
+        installation.bot_id, installation.bot_user_id = bot.bot_id, bot.bot_user_id
+        installation.bot_scopes, installation.bot_token = bot.bot_scopes, bot.bot_token
+        installation.bot_refresh_token = bot.bot_refresh_token
+        installation.bot_token_expires_at = bot.bot_token_expires_at
+    return installation
 
 
 def check_observation(obs: Observation) -> None:
@@ -475,6 +508,15 @@ class BufferedStore(abc.ABC):
     @abc.abstractmethod
     def _read_team(self, team_id: str, start: dt.date, end: dt.date) -> dict[str, Tally]:
         """Stored per-channel totals of one workspace over the range."""
+
+    def _drop_buffered(self, team_id: str) -> int:
+        """Forget the workspace's counts not yet written; how many messages they held."""
+        dropped = 0
+        with self._flush_lock, self._buffer_lock:
+            for source in [self._pending] + [chunk.entries for chunk in self._unsent]:
+                for key in [key for key in source if key[0] == team_id]:
+                    dropped += source.pop(key).total
+        return dropped
 
     # -- channel switches ----------------------------------------------------------------
     def set_paused(self, team_id: str, channel_id: str, paused: bool) -> None:

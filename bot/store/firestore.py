@@ -18,8 +18,9 @@ Layout (see the README's "What is stored"):
   model versions that classified that day's messages (``ArrayUnion``).
 - ``feedback/{team}/models/{model version}``: ``model`` and ``votes.{predicted}.{actual}``
   counts of users' votes (never text, never who voted).
-- ``event_claims/{event id}``, ``digest_claims/{team}:{channel}:{week}``,
+- ``event_claims/{team}:{event id}`` (with ``team_id``), ``digest_claims/{team}:{channel}:{week}``,
   ``tally_writes/{chunk id}``: claims with an ``expires_at`` field for a TTL policy.
+- ``scheduled_deletions/{team}``: ``due_at``, when an uninstalled workspace's data goes.
 
 Month and team-day documents carry an ``expires_at``: ``TALLY_RETENTION_DAYS`` after their last
 day. Every ``expires_at`` is a timestamp for a TTL policy (``scripts/firestore-ttl.sh``);
@@ -68,6 +69,7 @@ CHANNELS, MONTHS, TEAMS, TEAM_DAYS = "channels", "months", "teams", "days"
 EVENT_CLAIMS, DIGEST_CLAIMS, TALLY_WRITES = "event_claims", "digest_claims", "tally_writes"
 MODERATION, ALERTS, THREADS = "moderation", "alerts", "threads"
 FEEDBACK, FEEDBACK_MODELS = "feedback", "models"
+SCHEDULED_DELETIONS = "scheduled_deletions"
 TTL_FIELD = "expires_at"
 WRITE_MARKER_TTL_S = 7 * 86_400
 MAX_BATCH_WRITES = 500
@@ -109,7 +111,7 @@ def make_client(project: str | None, emulator_host: str | None = None,
     return client
 
 
-class FirestoreStore(BufferedStore):
+class FirestoreStore(BufferedStore):  # pylint: disable=too-many-public-methods  # every feature's store interface
     """:class:`bot.store.base.Store` on Firestore (or its emulator)."""
 
     def __init__(self, client: firestore.Client, *, flush_interval: float = 2.0,
@@ -196,8 +198,9 @@ class FirestoreStore(BufferedStore):
     def claim_event(self, key: str, token: str | None = None) -> bool:
         """True the first time any instance claims this Slack event id (until it expires), and
         again for the same ``token`` (a retry whose first write landed unseen)."""
+        team = key.partition(":")[0] if ":" in key else None  # "{team}:{event id}"
         return self._claim(self.client.collection(EVENT_CLAIMS).document(doc_id(key)),
-                           self.claim_ttl_s, token=token)
+                           self.claim_ttl_s, {"team_id": team} if team else None, token=token)
 
     def _digest_ref(self, team_id: str, channel_id: str, week: str) -> firestore.DocumentReference:
         key = f"{check_id(team_id, 'team_id')}:{check_id(channel_id, 'channel_id')}:{week}"
@@ -549,6 +552,61 @@ class FirestoreStore(BufferedStore):
             [[result]] = query.count(alias="n").get(**self._rpc())
             out[state] = int(result.value)
         return out
+
+    # -- a workspace as a whole ------------------------------------------------------------
+    def forget_team(self, team_id: str) -> dict[str, int]:
+        """Delete every document of the workspace, subcollections included (and its buffered
+        counts); the number of documents deleted by kind."""
+        check_id(team_id, "team_id")
+        deleted = {"buffered_messages": self._drop_buffered(team_id)}
+
+        def by_team(collection: str) -> list[firestore.DocumentReference]:
+            query = self.client.collection(collection).where(
+                filter=firestore.FieldFilter("team_id", "==", team_id))
+            return [snap.reference for snap in query.stream(**self._rpc())]
+
+        with self._flush_lock:
+            deleted["channels"] = sum(self.client.recursive_delete(ref)
+                                      for ref in by_team(CHANNELS))
+            deleted["tallies"] = self.client.recursive_delete(
+                self.client.collection(TEAMS).document(team_id))
+            deleted["moderation"] = self.client.recursive_delete(
+                self.client.collection(MODERATION).document(team_id))
+            deleted["feedback"] = self.client.recursive_delete(
+                self.client.collection(FEEDBACK).document(team_id))
+            for kind, collection in (("threads", THREADS), ("claims", EVENT_CLAIMS),
+                                     ("claims", DIGEST_CLAIMS)):
+                refs = by_team(collection)
+                for ref in refs:
+                    ref.delete(**self._rpc())
+                deleted[kind] = deleted.get(kind, 0) + len(refs)
+            self.client.collection(SCHEDULED_DELETIONS).document(team_id).delete(**self._rpc())
+        with self._cache_lock:
+            for key in [key for key in self._cache if key[0] == team_id]:
+                del self._cache[key]
+        return deleted
+
+    def schedule_forget(self, team_id: str, due_at: float) -> None:
+        """Delete the workspace's data at ``due_at`` or later."""
+        self.client.collection(SCHEDULED_DELETIONS).document(check_id(team_id, "team_id")).set(
+            {"team_id": team_id, "due_at": float(due_at)}, **self._rpc())
+
+    def cancel_forget(self, team_id: str) -> bool:
+        """Keep the workspace's data; True when a deletion was scheduled."""
+        ref = self.client.collection(SCHEDULED_DELETIONS).document(check_id(team_id, "team_id"))
+        try:
+            ref.delete(option=self.client.write_option(exists=True), **self._rpc())
+        except gexc.NotFound:
+            return False
+        return True
+
+    def forgets_due(self, now: float) -> list[str]:
+        """Workspaces whose deletion is due, in date order (a single-field range query)."""
+        query = self.client.collection(SCHEDULED_DELETIONS).where(
+            filter=firestore.FieldFilter("due_at", "<=", float(now)))
+        found = sorted((snap.get("due_at"), snap.get("team_id"))
+                       for snap in query.stream(**self._rpc()))
+        return [team for _due, team in found]
 
     def _release(self) -> None:
         if self._owns_client:

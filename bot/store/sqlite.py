@@ -76,7 +76,15 @@ CREATE TABLE IF NOT EXISTS feedback (
     votes INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (team_id, model, predicted, actual)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS scheduled_deletions (
+    team_id TEXT PRIMARY KEY, due_at REAL NOT NULL
+) WITHOUT ROWID;
 """
+# forget_team: (kind, table) of the rows keyed by team_id.
+_TEAM_TABLES = (("tallies", "channel_days"), ("channels", "channel_settings"),
+                ("moderation", "moderation_settings"), ("threads", "threads"),
+                ("alerts", "alerts"), ("model_versions", "channel_day_models"),
+                ("feedback", "feedback"))
 
 _FIELDS = list(LABELS) + [f"score_{label}" for label in LABELS] + [DROPPED]
 _UPSERT = (
@@ -94,7 +102,7 @@ _ADDED_COLUMNS = [("channel_days", DROPPED, "INTEGER NOT NULL DEFAULT 0"),
 _SETTINGS = ["channel_id", "group_id", "false_alarms", "channel_set_by", "channel_warned", *_RULE]
 
 
-class SqliteStore(BufferedStore):
+class SqliteStore(BufferedStore):  # pylint: disable=too-many-public-methods  # every feature's store interface
     """:class:`bot.store.base.Store` on a SQLite file."""
 
     def __init__(self, path: str | Path, *, flush_interval: float = 2.0,
@@ -423,6 +431,40 @@ class SqliteStore(BufferedStore):
             "SELECT json_extract(fields, '$.state'), COUNT(*) FROM alerts WHERE team_id = ? "
             "GROUP BY 1", (team_id,)))
         return {state: int(found.get(state, 0)) for state in ("acknowledged", "false_alarm")}
+
+    # -- a workspace as a whole ------------------------------------------------------------
+    def forget_team(self, team_id: str) -> dict[str, int]:
+        """Delete every row of the workspace (and its buffered counts); the counts by kind."""
+        check_id(team_id, "team_id")
+        buffered = self._drop_buffered(team_id)
+        statements = [(f"DELETE FROM {table} WHERE team_id = ?", (team_id,))
+                      for _kind, table in _TEAM_TABLES]
+        prefixes = [f"event:{team_id}:", f"digest:{team_id}:"]
+        statements += [("DELETE FROM claims WHERE substr(key, 1, ?) = ?", (len(p), p))
+                       for p in prefixes]
+        statements.append(("DELETE FROM scheduled_deletions WHERE team_id = ?", (team_id,)))
+        with self._flush_lock:
+            counts = self._transaction(statements)
+        deleted = {kind: counts[i] for i, (kind, _table) in enumerate(_TEAM_TABLES)}
+        deleted["claims"] = counts[-3] + counts[-2]
+        deleted["buffered_messages"] = buffered
+        return deleted
+
+    def schedule_forget(self, team_id: str, due_at: float) -> None:
+        """Delete the workspace's data at ``due_at`` or later."""
+        self._transaction([("INSERT OR REPLACE INTO scheduled_deletions (team_id, due_at) "
+                            "VALUES (?, ?)", (check_id(team_id, "team_id"), float(due_at)))])
+
+    def cancel_forget(self, team_id: str) -> bool:
+        """Keep the workspace's data; True when a deletion was scheduled."""
+        return self._transaction([("DELETE FROM scheduled_deletions WHERE team_id = ?",
+                                   (team_id,))])[0] == 1
+
+    def forgets_due(self, now: float) -> list[str]:
+        """Workspaces whose deletion is due, in date order."""
+        return [row[0] for row in self._query(
+            "SELECT team_id FROM scheduled_deletions WHERE due_at <= ? ORDER BY due_at, team_id",
+            (now,))]
 
     def _release(self) -> None:
         with self._db_lock:

@@ -47,10 +47,14 @@ FIRESTORE_KINDS = {"months": "tallies", "days": "tallies", "channels": "switches
                    "moderation": "moderation_settings", "threads": "threads",
                    "alerts": "alerts", "event_claims": "event_claims",
                    "digest_claims": "digest_claims", "tally_writes": "write_markers",
-                   "models": "feedback"}
+                   "models": "feedback", "slack_installations": "installations",
+                   "slack_bots": "installations", "oauth_states": "oauth_states",
+                   "scheduled_deletions": "scheduled_deletions"}
 SQLITE_KINDS = {"channel_days": "tallies", "channel_settings": "switches",
                 "moderation_settings": "moderation_settings", "threads": "threads",
-                "alerts": "alerts", "channel_day_models": "tallies", "feedback": "feedback"}
+                "alerts": "alerts", "channel_day_models": "tallies", "feedback": "feedback",
+                "slack_installations": "installations", "slack_bots": "installations",
+                "oauth_states": "oauth_states", "scheduled_deletions": "scheduled_deletions"}
 _ts = itertools.count()
 
 

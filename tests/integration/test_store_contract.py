@@ -393,3 +393,84 @@ def test_a_sqlite_file_without_model_versions_or_feedback_gains_them(tmp_path):
     assert (before.total, before.models) == (6, set())
     assert (after.total, after.models) == (7, {"LeIA@lexicon-0.0.1"})
     assert [(v.predicted, v.actual, v.votes) for v in votes] == [("positive", "neutral", 1)]
+
+
+def fill_team(store, team: str) -> None:
+    """Everything a workspace leaves in the store: counts (written and buffered), switches,
+    moderation settings, a thread, an alert, a vote, event and digest claims."""
+    # pylint: disable=import-outside-toplevel
+    from bot.moderation.rules import Alert, ThreadEntry, ThreadState
+
+    store.record([obs("positive", team=team), obs("negative", team=team, channel="C0OUTRO")])
+    store.flush()
+    store.set_paused(team, C, True)
+    store.set_digest(team, "C0OUTRO", True)
+    store.set_moderation(team, channel_id="C0MODS", set_by="U0ADMIN")
+    store.update_thread(team, C, "1732600000.000100",
+                        lambda _s: (ThreadState((ThreadEntry(1.0, True),)), None))
+    store.add_alert(Alert(alert_id="a1", team_id=team, channel_id=C,
+                          message_ts="1732600000.000100", negatives=3, span_s=60.0,
+                          created_at=1.0))
+    store.record_feedback(team, "LeIA@lexicon-0.0.1", "positive", "neutral")
+    assert store.claim_event(f"{team}:Ev0FORGET")
+    assert store.claim_digest(team, "C0OUTRO", "2026-W47")
+
+
+def team_view(store, team: str) -> dict:
+    """What a workspace has in the store, read through the store's own queries."""
+    start, end = DAY - dt.timedelta(days=60), DAY + dt.timedelta(days=60)
+    return {"top": [(a.channel_id, a.tally.total) for a in store.top_channels(team, start, end)],
+            "days": {day: t.total for day, t in store.daily_counts(team, C, start, end).items()},
+            "paused": store.channel_settings(team, C).paused,
+            "digest": [pair for pair in store.digest_channels() if pair[0] == team],
+            "moderation": store.moderation_settings(team).channel_id,
+            "alert": store.get_alert(team, "a1") is not None,
+            "pending": len(store.pending_alerts(team)),
+            "votes": len(store.feedback_counts(team))}
+
+
+def test_forget_team_deletes_one_workspace_and_nothing_else(make_store):
+    """``forget_team`` deletes everything of one workspace (counts written and buffered,
+    switches, moderation, threads, alerts, claims: they can be taken again) and leaves the
+    other workspace untouched; a second call finds nothing."""
+    store = make_store(FLUSH_INTERVAL="60")
+    fill_team(store, "T0AAA")
+    fill_team(store, "T0BBB")
+    store.record([obs("neutral", team="T0AAA"), obs("neutral", team="T0BBB")])  # buffered only
+    before_b = team_view(store, "T0BBB")
+    assert before_b["top"] == [(C, 2), ("C0OUTRO", 1)] and before_b["paused"]
+    assert before_b["votes"] == 1
+
+    deleted = store.forget_team("T0AAA")
+    assert deleted["buffered_messages"] == 1
+    assert deleted["channels"] >= 2 and deleted["claims"] == 2 and deleted["threads"] >= 1
+    store.flush()
+    for instance in (store, make_store()):
+        assert team_view(instance, "T0AAA") == {
+            "top": [], "days": {}, "paused": False, "digest": [], "moderation": None,
+            "alert": False, "pending": 0, "votes": 0}
+        assert team_view(instance, "T0BBB") == before_b
+    assert store.claim_event("T0AAA:Ev0FORGET") is True
+    assert store.claim_event("T0BBB:Ev0FORGET") is False
+    assert store.claim_digest("T0AAA", "C0OUTRO", "2026-W47") is True
+    assert store.claim_digest("T0BBB", "C0OUTRO", "2026-W47") is False
+    again = store.forget_team("T0AAA")
+    assert (again["claims"], again["threads"], again["buffered_messages"]) == (2, 0, 0)
+
+
+def test_scheduled_deletions_come_due_and_can_be_cancelled(make_store):
+    """A deletion scheduled at ``due_at`` is due from then on (in date order), until it is
+    cancelled (a reinstall) or done (``forget_team`` removes it)."""
+    store = make_store()
+    store.schedule_forget("T0AAA", 2000.0)
+    store.schedule_forget("T0BBB", 1000.0)
+    store.schedule_forget("T0CCC", 3000.0)
+    assert store.forgets_due(999.0) == []
+    assert make_store().forgets_due(2000.0) == ["T0BBB", "T0AAA"]
+    store.schedule_forget("T0BBB", 5000.0)  # rescheduled: the later date replaces the first
+    assert store.forgets_due(2000.0) == ["T0AAA"]
+    assert store.cancel_forget("T0AAA") is True
+    assert store.cancel_forget("T0AAA") is False
+    assert store.forgets_due(10_000.0) == ["T0CCC", "T0BBB"]
+    store.forget_team("T0CCC")
+    assert store.forgets_due(10_000.0) == ["T0BBB"]

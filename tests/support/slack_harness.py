@@ -87,6 +87,20 @@ class Script:
     unreachable: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class Workspaces:
+    """:class:`FakeSlack`'s many workspaces: ``auth.test`` per bot token (else the one workspace
+    TEAM_ID), ``oauth.v2.access`` per code (see :meth:`FakeSlack.install`), the users of other
+    workspaces (``users.info``'s ``team_id``) and the channels shared with another company
+    (``conversations.info``'s ``is_ext_shared``)."""
+
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    user_teams: dict[str, str] = field(default_factory=dict)
+    ext_shared: set[str] = field(default_factory=set)
+    refreshes: dict[str, dict[str, Any]] = field(default_factory=dict)  # refresh token -> answer
+
+
 class FakeSlack:
     """A local stand-in for slack.com (Web API and ``response_url``) that records calls."""
 
@@ -101,6 +115,7 @@ class FakeSlack:
         # users.info: the workspace's admins and owners; usergroups.users.list: group -> members
         self.admins: set[str] = set()
         self.usergroups: dict[str, list[str]] = {}
+        self.workspaces = Workspaces()
         self._file_ids = itertools.count(1)
         harness = self
 
@@ -235,13 +250,74 @@ class FakeSlack:
                 {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"})
         if kind == "response":
             return 200, {"Content-Type": "text/plain"}, "ok"
-        return 200, {"Content-Type": "application/json"}, json.dumps(self._answer(name, params))
+        return 200, {"Content-Type": "application/json"}, json.dumps(
+            self._answer(name, params, headers))
 
-    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def install(self, code: str, team_id: str, token: str, *, team_name: str = "Empresa",
+                enterprise_id: str | None = None, user_id: str = "U0INSTALL",
+                refresh_token: str | None = None, expires_in: int | None = None) -> None:
+        """Make ``code`` an OAuth code that ``oauth.v2.access`` exchanges for an installation
+        of ``team_id`` with bot token ``token`` (whose ``auth.test`` then names that team)."""
+        answer: dict[str, Any] = {
+            "ok": True, "app_id": APP_ID, "authed_user": {"id": user_id},
+            "scope": "commands,chat:write", "token_type": "bot", "access_token": token,
+            "bot_user_id": f"UBOT{team_id}", "team": {"id": team_id, "name": team_name},
+            "enterprise": {"id": enterprise_id, "name": "Org"} if enterprise_id else None,
+            "is_enterprise_install": False}
+        if refresh_token is not None:
+            answer.update(refresh_token=refresh_token, expires_in=expires_in or 43200)
+        self.workspaces.oauth_codes[code] = answer
+        self.workspaces.tokens[token] = {"team_id": team_id, "team": team_name,
+                                         "enterprise_id": enterprise_id,
+                                         "user_id": f"UBOT{team_id}", "bot_id": f"B{team_id}"}
+
+    def rotate(self, refresh_token: str, team_id: str, token: str, next_refresh: str,
+               expires_in: int = 43200) -> None:
+        """Make ``oauth.v2.access`` with ``grant_type=refresh_token`` and ``refresh_token``
+        answer a new bot token ``token`` of ``team_id`` (Slack's token rotation)."""
+        self.workspaces.refreshes[refresh_token] = {
+            "ok": True, "app_id": APP_ID, "token_type": "bot", "access_token": token,
+            "refresh_token": next_refresh, "expires_in": expires_in, "scope": "commands,chat:write",
+            "bot_user_id": f"UBOT{team_id}", "team": {"id": team_id}, "enterprise": None}
+        self.workspaces.tokens[token] = {"team_id": team_id, "team": "Empresa",
+                                         "enterprise_id": None, "user_id": f"UBOT{team_id}",
+                                         "bot_id": f"B{team_id}"}
+
+    def _auth_test(self, params: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        """``auth.test`` of the token sent (the one workspace TEAM_ID for unknown tokens)."""
+        auth = headers.get("Authorization") or headers.get("authorization") or ""
+        token = params.get("token") or auth.removeprefix("Bearer ")
+        known = self.workspaces.tokens.get(token)
+        if known is None:
+            return {"ok": True, "url": "https://teste.slack.com/", "team": "Teste",
+                    "user": "sentimento", "team_id": TEAM_ID, "user_id": BOT_USER_ID,
+                    "bot_id": BOT_ID, "is_enterprise_install": False}
+        return {"ok": True, "url": "https://outra.slack.com/", "user": "sentimento",
+                "is_enterprise_install": False, **known}
+
+    def _workspaces_api(self, method: str, params: dict[str, Any],
+                        headers: dict[str, str]) -> dict[str, Any] | None:
+        """``auth.test``, ``oauth.v2.access`` and ``conversations.info``; None for others."""
         if method == "auth.test":
-            return {"ok": True, "url": "https://teste.slack.com/", "team": "Teste", "user": "sentimento",
-                    "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
-                    "is_enterprise_install": False}
+            return self._auth_test(params, headers)
+        if method == "oauth.v2.access" and params.get("grant_type") == "refresh_token":
+            answer = self.workspaces.refreshes.pop(str(params.get("refresh_token")), None)
+            return answer if answer is not None else {"ok": False, "error": "invalid_refresh_token"}
+        if method == "oauth.v2.access":
+            answer = self.workspaces.oauth_codes.pop(str(params.get("code")), None)
+            return answer if answer is not None else {"ok": False, "error": "invalid_code"}
+        if method == "conversations.info":
+            channel = str(params.get("channel"))
+            shared = channel in self.workspaces.ext_shared
+            return {"ok": True, "channel": {"id": channel, "is_channel": True,
+                                            "is_ext_shared": shared}}
+        return None
+
+    def _answer(self, method: str, params: dict[str, Any],
+                headers: dict[str, str] | None = None) -> dict[str, Any]:
+        workspaces = self._workspaces_api(method, params, headers or {})
+        if workspaces is not None:
+            return workspaces
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{time.time():.6f}"}
         if method == "chat.postMessage":
@@ -264,7 +340,8 @@ class FakeSlack:
                     "text": params.get("text", "")}
         if method == "users.info":
             user = str(params.get("user"))
-            return {"ok": True, "user": {"id": user, "team_id": TEAM_ID, "is_admin": user in self.admins,
+            return {"ok": True, "user": {"id": user, "team_id": self.workspaces.user_teams.get(user, TEAM_ID),
+                                         "is_admin": user in self.admins,
                                          "is_owner": False, "is_primary_owner": False}}
         if method == "usergroups.users.list":
             group = str(params.get("usergroup"))
@@ -443,11 +520,11 @@ _ids = itertools.count(1)
 
 
 def slash_command_body(text: str, response_url: str, user_id: str = "U0USER1",
-                       channel_id: str = "C0GERAL") -> str:
+                       channel_id: str = "C0GERAL", team_id: str = TEAM_ID) -> str:
     """A slash command's form body, as in Slack's documentation."""
     n = next(_ids)
     return urlencode({
-        "token": "gIkuvaNzQIHg97ATvDxqgjtO", "team_id": TEAM_ID, "team_domain": "teste",
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO", "team_id": team_id, "team_domain": "teste",
         "enterprise_id": "", "enterprise_name": "", "channel_id": channel_id, "channel_name": "geral",
         "user_id": user_id, "user_name": "maria", "command": "/sentimento", "text": text,
         "api_app_id": APP_ID, "is_enterprise_install": "false", "response_url": response_url,
@@ -456,24 +533,28 @@ def slash_command_body(text: str, response_url: str, user_id: str = "U0USER1",
 
 
 def message_event(text: str, user: str = "U0USER1", channel: str = "C0GERAL",
-                  channel_type: str = "channel", ts: str | None = None, **extra) -> dict[str, Any]:
-    """A ``message`` event as delivered for ``message.channels`` / ``message.groups``."""
+                  channel_type: str = "channel", ts: str | None = None, team: str = TEAM_ID,
+                  **extra) -> dict[str, Any]:
+    """A ``message`` event as delivered for ``message.channels`` / ``message.groups``
+    (``team``: the author's workspace)."""
     event = {"type": "message", "channel": channel, "user": user, "text": text,
              "ts": ts or f"{time.time():.6f}", "event_ts": ts or f"{time.time():.6f}",
-             "channel_type": channel_type, "team": TEAM_ID}
+             "channel_type": channel_type, "team": team}
     event.update(extra)
     return {key: value for key, value in event.items() if value is not None}
 
 
-def event_callback(event: dict[str, Any], event_id: str | None = None) -> str:
-    """An Events API ``event_callback`` envelope (JSON body)."""
+def event_callback(event: dict[str, Any], event_id: str | None = None,
+                   team_id: str = TEAM_ID, ext_shared: bool = False) -> str:
+    """An Events API ``event_callback`` envelope (JSON body), delivered for the installation of
+    ``team_id``."""
     return json.dumps({
-        "token": "XXYYZZ", "team_id": TEAM_ID, "api_app_id": APP_ID, "event": event,
+        "token": "XXYYZZ", "team_id": team_id, "api_app_id": APP_ID, "event": event,
         "type": "event_callback", "event_id": event_id or f"Ev{next(_ids):08d}",
         "event_time": int(time.time()), "event_context": "4-eyJldCI6Im1lc3NhZ2UifQ",
-        "authorizations": [{"enterprise_id": None, "team_id": TEAM_ID, "user_id": BOT_USER_ID,
+        "authorizations": [{"enterprise_id": None, "team_id": team_id, "user_id": BOT_USER_ID,
                             "is_bot": True, "is_enterprise_install": False}],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": ext_shared,
     })
 
 
@@ -500,13 +581,16 @@ def message_action_body(text: str, response_url: str, user_id: str = "U0USER1",
 
 
 def block_actions_body(action_id: str, value: str, response_url: str, user_id: str = "U0USER1",
-                       channel_id: str = "C0GERAL") -> str:
-    """A ``block_actions`` interactivity payload: a button clicked on an ephemeral message."""
+                       channel_id: str = "C0GERAL", team_id: str = TEAM_ID,
+                       user_team_id: str | None = None) -> str:
+    """A ``block_actions`` interactivity payload: a button clicked on an ephemeral message in
+    the workspace ``team_id`` by a member of ``user_team_id`` (default: the same)."""
     n = next(_ids)
     payload = {
         "type": "block_actions", "token": "Nj2rfC2hU8mAfgaJLemZgO7H", "api_app_id": APP_ID,
-        "user": {"id": user_id, "username": "maria", "name": "maria", "team_id": TEAM_ID},
-        "team": {"id": TEAM_ID, "domain": "teste"}, "is_enterprise_install": False,
+        "user": {"id": user_id, "username": "maria", "name": "maria",
+                 "team_id": user_team_id or team_id},
+        "team": {"id": team_id, "domain": "teste"}, "is_enterprise_install": False,
         "enterprise": None, "trigger_id": f"13345224609.8534564800.{n}",
         "container": {"type": "message", "message_ts": "1732600000.000300",
                       "channel_id": channel_id, "is_ephemeral": True},
@@ -537,25 +621,31 @@ class SlackSender:
                                 headers=signed_headers(body, content_type, secret=secret, **sign))
 
     def command(self, text: str, response_url: str, channel_id: str = "C0GERAL",
-                user_id: str = "U0USER1", **sign) -> httpx.Response:
-        """``/sentimento <text>`` typed by ``user_id`` in ``channel_id``."""
+                user_id: str = "U0USER1", team_id: str = TEAM_ID, **sign) -> httpx.Response:
+        """``/sentimento <text>`` typed by ``user_id`` (of ``team_id``) in ``channel_id``."""
         return self.post(slash_command_body(text, response_url, user_id=user_id,
-                                            channel_id=channel_id), self.FORM, **sign)
+                                            channel_id=channel_id, team_id=team_id),
+                         self.FORM, **sign)
 
     def action(self, action_id: str, value: str, response_url: str, channel_id: str = "C0GERAL",
-               user_id: str = "U0USER1", **sign) -> httpx.Response:
+               user_id: str = "U0USER1", team_id: str = TEAM_ID,
+               user_team_id: str | None = None, **sign) -> httpx.Response:
         """A click on a button of an ephemeral message in ``channel_id``."""
         return self.post(block_actions_body(action_id, value, response_url, user_id=user_id,
-                                            channel_id=channel_id), self.FORM, **sign)
+                                            channel_id=channel_id, team_id=team_id,
+                                            user_team_id=user_team_id), self.FORM, **sign)
 
-    def home_opened(self, user_id: str = "U0USER1", **sign) -> httpx.Response:
+    def home_opened(self, user_id: str = "U0USER1", team_id: str = TEAM_ID,
+                    **sign) -> httpx.Response:
         """``user_id`` opens the app's Home tab."""
         return self.event({"type": "app_home_opened", "user": user_id, "channel": "D0HOME",
-                           "tab": "home", "event_ts": f"{time.time():.6f}"}, **sign)
+                           "tab": "home", "event_ts": f"{time.time():.6f}"},
+                          team_id=team_id, **sign)
 
-    def event(self, event: dict[str, Any], event_id: str | None = None, **sign) -> httpx.Response:
-        """One Events API delivery."""
-        return self.post(event_callback(event, event_id), self.JSON, **sign)
+    def event(self, event: dict[str, Any], event_id: str | None = None, team_id: str = TEAM_ID,
+              ext_shared: bool = False, **sign) -> httpx.Response:
+        """One Events API delivery, for the installation of ``team_id``."""
+        return self.post(event_callback(event, event_id, team_id, ext_shared), self.JSON, **sign)
 
     def shortcut(self, text: str, response_url: str, **sign) -> httpx.Response:
         """The "Analisar sentimento" message shortcut on a message with ``text``."""

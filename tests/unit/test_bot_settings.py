@@ -79,3 +79,50 @@ def test_repr_masks_every_secret():
         for secret in (TOKEN, SECRET, "xapp-1-A1-appsecret", "svc-secret"):
             assert secret not in text
         assert "slack_bot_token='***'" in text and "port=3000" in text
+
+
+OAUTH = {"SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "client-secret-value-42",
+         "SLACK_SIGNING_SECRET": SECRET}
+
+
+def test_oauth_mode_needs_no_bot_token_and_has_defaults():
+    """With the client id and secret: OAuth mode, no SLACK_BOT_TOKEN needed, the manifest's
+    scopes, Bolt's paths, 30 grace days; without them: single workspace, as before."""
+    settings = BotSettings.from_env(OAUTH)
+    assert settings.multi_workspace and settings.slack_bot_token == ""
+    assert settings.oauth.install_path == "/slack/install"
+    assert settings.oauth.redirect_uri_path == "/slack/oauth_redirect"
+    assert "commands" in settings.oauth.scopes and settings.oauth.state_secret is None
+    assert settings.workspace_grace_days == 30
+    single = BotSettings.from_env({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET})
+    assert not single.multi_workspace and single.oauth is None
+
+
+def test_oauth_settings_are_read_and_their_problems_reported_together():
+    """Custom scopes and paths are read; a half-set pair, a bad scope list, a path that is the
+    events route, a short state secret, Socket Mode with OAuth and a negative grace period are
+    all reported at once, secrets never echoed."""
+    settings = BotSettings.from_env({**OAUTH, "SLACK_SCOPES": "commands, chat:write",
+                                     "SLACK_INSTALL_PATH": "/instalar",
+                                     "SLACK_STATE_SECRET": "s" * 32, "WORKSPACE_GRACE_DAYS": "0"})
+    assert settings.oauth.scopes == ("commands", "chat:write")
+    assert settings.oauth.install_path == "/instalar" and settings.workspace_grace_days == 0
+    with pytest.raises(SettingsError) as caught:
+        BotSettings.from_env({"SLACK_CLIENT_ID": "1111.2222", "SLACK_SIGNING_SECRET": SECRET})
+    assert "SLACK_CLIENT_SECRET não definido" in str(caught.value)
+    with pytest.raises(SettingsError) as caught:
+        BotSettings.from_env({**OAUTH, "SLACK_SCOPES": "commands;DROP", "SLACK_APP_TOKEN":
+                              "xapp-1-A1-xyz", "SLACK_REDIRECT_URI_PATH": "/slack/events",
+                              "SLACK_STATE_SECRET": "curto-demais", "WORKSPACE_GRACE_DAYS": "-1"})
+    message = str(caught.value)
+    for name in ("SLACK_SCOPES", "SLACK_APP_TOKEN", "SLACK_REDIRECT_URI_PATH",
+                 "SLACK_STATE_SECRET", "WORKSPACE_GRACE_DAYS"):
+        assert name in message
+    assert "curto-demais" not in message and "client-secret-value-42" not in message
+
+
+def test_repr_masks_the_oauth_secrets():
+    """The client secret and the state secret never appear in the settings' repr."""
+    shown = repr(BotSettings.from_env({**OAUTH, "SLACK_STATE_SECRET": "z" * 40}))
+    assert "client-secret-value-42" not in shown and "z" * 40 not in shown
+    assert "1111.2222" in shown
