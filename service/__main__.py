@@ -92,7 +92,9 @@ def serve(settings: ServiceSettings) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.memory import limit_malloc_arenas
 
+    limit_malloc_arenas()  # before any thread starts (see service/memory.py)
     app = create_app(settings)
     state = app.state.service
     # No access log: /sintetize/{text} carries message text in its path, and text is never logged.
