@@ -191,7 +191,7 @@ def test_an_idle_service_hands_memory_back_once_per_idle_period_never_between_ba
         while time.monotonic() - finished < IDLE_RELEASE_S / 2:  # back to back: never idle long
             batcher.classify([POSITIVE], 10)
         last = time.monotonic()
-        assert backend.releases == []
+        assert not backend.releases
         assert backend.released.wait(IDLE_RELEASE_S * 5)
         assert backend.releases[0] - last >= IDLE_RELEASE_S * 0.9
         time.sleep(IDLE_RELEASE_S * 1.5)
