@@ -94,7 +94,8 @@ def serve(settings: ServiceSettings) -> int:
     from service.app import create_app
     from service.memory import limit_malloc_arenas
 
-    limit_malloc_arenas()  # before any thread starts (see service/memory.py)
+    if settings.model.runtime != "torch":  # measured on ONNX Runtime only (see service/memory.py)
+        limit_malloc_arenas()  # before any thread starts
     app = create_app(settings)
     state = app.state.service
     # No access log: /sintetize/{text} carries message text in its path, and text is never logged.
