@@ -225,7 +225,10 @@ def serve(settings: ServiceSettings) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.memory import limit_malloc_arenas
 
+    if settings.model.runtime != "torch":  # measured on ONNX Runtime only (see service/memory.py)
+        limit_malloc_arenas()  # before any thread starts
     app = create_app(settings)
     state = app.state.service
     # No access log: /sintetize/{text} carries message text in its path, and text is never logged.

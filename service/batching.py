@@ -18,6 +18,11 @@ one, so the callers of the other texts still get their answers and only the
 culprit's caller gets :class:`TextRejectedError`. The worker also cleans the
 texts (:func:`service.text.model_input`), so that CPU work never runs on a
 caller's event loop.
+
+Memory: a backend with a ``release_memory()`` method (the ONNX runtimes) is asked to
+hand freed memory back to the system once the queue has been empty for
+:data:`IDLE_RELEASE_S`, so that the resident memory of an idle service is what the
+model needs, not what the last burst of requests left behind.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from service.labels import Classification
 from service.text import model_input
 
 log = logging.getLogger(__name__)
+
+IDLE_RELEASE_S = 1.0  # an empty queue for this long: the backend may hand freed memory back
 
 BatchObserver = Callable[[int, float], None]
 """Called by the worker after each model batch with its size and duration in seconds."""
@@ -121,6 +128,9 @@ class Batcher:
         self._pending = 0
         self._lock = threading.Lock()
         self._closed = False
+        # A backend that can hand freed memory back (ONNX Runtime: glibc's malloc_trim) does so
+        # once the queue has been empty for IDLE_RELEASE_S, never between batches under load.
+        self._release: Callable[[], None] | None = getattr(backend, "release_memory", None)
         self._thread = threading.Thread(target=self._run, name="inference-worker", daemon=True)
         self._thread.start()
 
@@ -203,7 +213,11 @@ class Batcher:
         stopping = False
         while not stopping:
             idle = self._queue.empty()
-            first = self._take(None)
+            first = self._take(None if idle is False or self._release is None
+                               else time.monotonic() + IDLE_RELEASE_S)
+            if first is None:  # idle for IDLE_RELEASE_S: hand memory back, then wait for work
+                self._release_memory()
+                first = self._take(None)
             if first is _STOP:
                 break
             batch = [first]
@@ -218,6 +232,13 @@ class Batcher:
                 for item in batch:
                     if not item.future.done():
                         item.future.set_exception(exc)
+
+    def _release_memory(self) -> None:
+        assert self._release is not None
+        try:
+            self._release()
+        except Exception:  # pylint: disable=broad-exception-caught  # an optimisation: never fatal
+            log.exception("releasing memory failed")
 
     def _gather(self, batch: list[_Item], deadline: float) -> bool:
         """Add queued items to ``batch`` until it is full or ``deadline``; True if told to stop."""

@@ -7,8 +7,6 @@ Needs neither torch nor ``transformers``: the tokenizer is ``tokenizers`` readin
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
 import logging
 import os
@@ -18,6 +16,7 @@ from typing import Sequence
 from service.backends.common import checked_labels, token_limit
 from service.backends.errors import BackendLoadError
 from service.backends.revision import directory_revision
+from service.memory import release_freed_memory
 from service.labels import Classification
 
 log = logging.getLogger(__name__)
@@ -39,17 +38,6 @@ def available_cpus() -> int:
     except (OSError, ValueError):
         pass
     return max(1, cpus)
-
-
-def _release_freed_memory() -> None:
-    """Give the heap freed after loading back to the system (glibc), so RSS shows what is used."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        if libc is not None and hasattr(libc, "malloc_trim"):
-            libc.malloc_trim(0)
-    except OSError:
-        pass
 
 
 class OnnxBackend:
@@ -103,7 +91,7 @@ class OnnxBackend:
         self._run_options = onnxruntime.RunOptions()
         self._run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self.predict(["aquecendo o modelo"])  # the first run allocates: not a user's wait
-        _release_freed_memory()
+        release_freed_memory()
         log.info("loaded %s model %s revision %s (%d threads, labels %s, max %d tokens)",
                  runtime, model, self.revision, self.threads, self.labels, self.max_tokens)
 
@@ -124,6 +112,11 @@ class OnnxBackend:
         except Exception as exc:  # pylint: disable=broad-exception-caught  # ORT raises its own types
             raise BackendLoadError(f"o ONNX Runtime não abriu {str(model_file)!r} "
                                    f"({exc.__class__.__name__}: {str(exc).splitlines()[0]})") from exc
+
+    def release_memory(self) -> None:
+        """Hand the heap freed by past batches back to the system (the batcher calls this once
+        the service has been idle for a second); about 15 MB after a load."""
+        release_freed_memory()
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:
         """Tokenize with padding (truncating at the model's limit) and run one forward pass."""

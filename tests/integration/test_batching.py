@@ -6,7 +6,7 @@ import time
 import pytest
 
 from service.backends.transformers_backend import TransformersBackend
-from service.batching import Batcher, BatcherClosedError, QueueFullError
+from service.batching import IDLE_RELEASE_S, Batcher, BatcherClosedError, QueueFullError
 from tests.support.service_helpers import NEGATIVE, NEUTRAL, POSITIVE, GatedBackend
 
 @pytest.fixture(name="gated")
@@ -158,5 +158,47 @@ def test_model_errors_reach_every_caller_of_the_batch(tiny_model_dir):
         for future in futures:
             with pytest.raises(RuntimeError):
                 future.result(10)
+    finally:
+        batcher.close()
+
+
+class ReleasingBackend:
+    """The lexicon, with the ``release_memory`` hook of the ONNX runtimes, counting its calls."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.name, self.runtime, self.model = backend.name, backend.runtime, backend.model
+        self.releases: list[float] = []
+        self.released = threading.Event()
+
+    def predict(self, texts):
+        """The lexicon's answers."""
+        return self.backend.predict(texts)
+
+    def release_memory(self):
+        """Record when the batcher asked."""
+        self.releases.append(time.monotonic())
+        self.released.set()
+
+
+def test_an_idle_service_hands_memory_back_once_per_idle_period_never_between_batches(lexicon):
+    """A backend that can release memory is asked once the queue has been empty for
+    IDLE_RELEASE_S, once per idle period; requests arriving closer together never trigger it."""
+    backend = ReleasingBackend(lexicon)
+    batcher, _ = make_batcher(backend)
+    try:
+        finished = time.monotonic()
+        while time.monotonic() - finished < IDLE_RELEASE_S / 2:  # back to back: never idle long
+            batcher.classify([POSITIVE], 10)
+        last = time.monotonic()
+        assert not backend.releases
+        assert backend.released.wait(IDLE_RELEASE_S * 5)
+        assert backend.releases[0] - last >= IDLE_RELEASE_S * 0.9
+        time.sleep(IDLE_RELEASE_S * 1.5)
+        assert len(backend.releases) == 1  # still idle: not asked again
+        backend.released.clear()
+        assert batcher.classify([NEGATIVE], 10)[0].label == "negative"
+        assert backend.released.wait(IDLE_RELEASE_S * 5)
+        assert len(backend.releases) == 2
     finally:
         batcher.close()
