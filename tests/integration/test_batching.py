@@ -6,8 +6,8 @@ import time
 import pytest
 
 from service.backends.transformers_backend import TransformersBackend
-from service.batching import Batcher, BatcherClosedError, QueueFullError
-from tests.support.service_helpers import NEGATIVE, NEUTRAL, POSITIVE, GatedBackend
+from service.batching import Batcher, BatcherClosedError, QueueFullError, TextRejectedError
+from tests.support.service_helpers import NEGATIVE, NEUTRAL, POSITIVE, GatedBackend, RejectingBackend
 
 @pytest.fixture(name="gated")
 def gated_backend(lexicon):
@@ -160,3 +160,32 @@ def test_model_errors_reach_every_caller_of_the_batch(tiny_model_dir):
                 future.result(10)
     finally:
         batcher.close()
+
+
+def test_a_text_the_model_cannot_read_fails_alone_naming_its_position_not_its_text(lexicon):
+    """Three callers share a batch; the model refuses one text of the second caller: the others
+    get their answers, and that caller's error names the text's position and the model's error
+    class, in Portuguese, never the text itself."""
+    gated = GatedBackend(RejectingBackend(lexicon, marker="💣"))
+    batcher = Batcher(gated, max_batch_size=16, max_batch_wait_ms=0)
+    try:
+        first = batcher.submit([POSITIVE])
+        assert gated.entered.wait(10)  # the worker is busy: the next callers queue up together
+        good = batcher.submit([NEGATIVE])
+        mixed = batcher.submit([NEUTRAL, "Segredo 💣", POSITIVE])
+        gated.gate.set()
+        assert first[0].result(10).label == "positive"
+        assert good[0].result(10).label == "negative"
+        assert [mixed[0].result(10).label, mixed[2].result(10).label] == ["neutral", "positive"]
+        with pytest.raises(TextRejectedError) as rejected:
+            mixed[1].result(10)
+    finally:
+        batcher.close()
+    assert gated.batches[:2] == [1, 4]
+    error = rejected.value
+    assert (error.cause, error.positions) == ("ValueError", ())
+    assert str(error) == "o modelo não conseguiu analisar o texto (ValueError)"
+    assert isinstance(error.__cause__, ValueError)
+    named = TextRejectedError("ValueError", [1, 3])
+    assert named.positions == (1, 3)
+    assert str(named) == "o modelo não conseguiu analisar o texto nas posições 1, 3 (ValueError)"
