@@ -101,7 +101,8 @@ def test_a_channel_the_bot_can_no_longer_post_in_is_given_up_for_the_week(store,
 
 
 @pytest.mark.parametrize("error", ["ratelimited", "internal_error", "fatal_error"])
-def test_a_temporary_slack_error_is_retried_by_the_next_call(store, client, fake_slack, error):
+def test_a_temporary_slack_error_is_retried_by_the_next_call(store, client, fake_slack, error,
+                                                              caplog):
     """Any other error: counted as a failure, the week's claim released, so the scheduler's
     retry posts that channel's digest, once."""
     count(store, "C0GERAL")
@@ -111,6 +112,8 @@ def test_a_temporary_slack_error_is_retried_by_the_next_call(store, client, fake
     first = run(store, client)
     assert (first.failed, first.posted, first.gave_up) == (["C0GERAL"], [], [])
     assert FAILURES.get("digest_channel_failed") == failures + 1
+    assert f"failure event=digest_channel_failed week=2026-W47 step=post error={error}" \
+        in caplog.text
     assert run(store, client).posted == ["C0GERAL"]
     assert run(store, client).already_sent == ["C0GERAL"]
     assert posted(fake_slack) == ["C0GERAL"]
@@ -145,8 +148,8 @@ def test_the_digest_covers_last_monday_to_sunday(store, client, fake_slack):
 
 def test_only_the_bot_tokens_workspace_gets_its_digest(store, client, fake_slack):
     """The job posts in the workspace of its token (``auth.test``) only: another workspace's
-    channels in the same store are left for that workspace's bot."""
-    for team in (T, "T0OTHER"):
+    channels in the same store (listed before and after it) are left for that workspace's bot."""
+    for team in ("T0000", T, "T0OTHER"):
         count(store, "C0GERAL", team=team)
         resumo(store, "C0GERAL", "on", team=team)
     done = digest_job(store, client, lambda: MONDAY, charts=False)()
@@ -154,10 +157,11 @@ def test_only_the_bot_tokens_workspace_gets_its_digest(store, client, fake_slack
                               "paused": [], "gave_up": [], "failed": []}
     assert posted(fake_slack) == ["C0GERAL"]
     assert store.claim_digest("T0OTHER", "C0GERAL", "2026-W47") is True
+    assert store.claim_digest("T0000", "C0GERAL", "2026-W47") is True
 
 
 def test_a_store_that_cannot_be_read_fails_the_channel_and_releases_nothing_else(
-        store, client, fake_slack, sqlite_env):
+        store, client, fake_slack, sqlite_env, caplog):
     """The counts cannot be read for a channel (a real SQLite error): that channel fails and
     is retried by the next call once the store answers; Slack saw nothing for it."""
     count(store, "C0GERAL")
@@ -166,7 +170,64 @@ def test_a_store_that_cannot_be_read_fails_the_channel_and_releases_nothing_else
         conn.execute("ALTER TABLE channel_days RENAME TO channel_days_away")
     failed = run(store, client)
     assert (failed.failed, failed.posted) == (["C0GERAL"], [])
+    assert "failure event=digest_channel_failed week=2026-W47 step=read error=OperationalError" \
+        in caplog.text
     assert posted(fake_slack) == []
     with sqlite3.connect(sqlite_env["SQLITE_PATH"]) as conn:
         conn.execute("ALTER TABLE channel_days_away RENAME TO channel_days")
+    assert run(store, client).posted == ["C0GERAL"]
+
+
+def test_a_claim_that_cannot_be_released_is_counted_and_the_run_goes_on(store, client, fake_slack,
+                                                                       sqlite_env, caplog):
+    """Slack fails a channel's digest and then the store cannot release that week's claim: the
+    run still answers (that channel failed, the next one posted) and the unreleased claim is
+    counted and logged by week and error class, so an operator knows to release it."""
+    for channel in ("C0AAA", "C0GERAL"):
+        count(store, channel)
+        resumo(store, channel, "on")
+    fake_slack.error_next("chat.postMessage", "internal_error")
+    with sqlite3.connect(sqlite_env["SQLITE_PATH"]) as conn:
+        conn.execute("CREATE TRIGGER keep BEFORE DELETE ON claims "
+                     "BEGIN SELECT RAISE(ABORT, 'read-only'); END")
+    released = FAILURES.get("digest_release_failed")
+    done = run(store, client)
+    assert (done.failed, done.posted) == (["C0AAA"], ["C0GERAL"])
+    assert FAILURES.get("digest_release_failed") == released + 1
+    assert "failure event=digest_release_failed week=2026-W47 error=IntegrityError" in caplog.text
+
+
+def test_the_scheduled_job_posts_the_chart_with_the_digest(store, client, fake_slack):
+    """The job Cloud Scheduler calls posts the week's chart after the digest (unless charts
+    are off, as for a workspace without ``files:write``)."""
+    count(store, "C0GERAL")
+    resumo(store, "C0GERAL", "on")
+    assert digest_job(store, client, lambda: MONDAY)().posted == ["C0GERAL"]
+    assert len(fake_slack.recorded("api", "files.completeUploadExternal")) == 1
+    store.release_digest(T, "C0GERAL", "2026-W47")
+    assert digest_job(store, client, lambda: MONDAY, charts=False)().posted == ["C0GERAL"]
+    assert len(fake_slack.recorded("api", "files.completeUploadExternal")) == 1
+    assert len(posted(fake_slack)) == 2
+
+
+def test_a_week_that_cannot_be_claimed_fails_that_channel_and_posts_nothing(store, client,
+                                                                          fake_slack, sqlite_env,
+                                                                          caplog):
+    """The store cannot record the week's claim (a real SQLite error): the channel's digest is
+    not posted (it could be posted twice otherwise), it is counted and logged as failed at the
+    claim step, and the next call posts it once the store answers."""
+    count(store, "C0GERAL")
+    resumo(store, "C0GERAL", "on")
+    with sqlite3.connect(sqlite_env["SQLITE_PATH"]) as conn:
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON claims "
+                     "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    failures = FAILURES.get("digest_channel_failed")
+    failed = run(store, client)
+    assert (failed.failed, failed.posted, failed.already_sent) == (["C0GERAL"], [], [])
+    assert FAILURES.get("digest_channel_failed") == failures + 1
+    assert "failure event=digest_channel_failed week=2026-W47 step=claim error=IntegrityError" \
+        in caplog.text
+    assert posted(fake_slack) == []
+    with sqlite3.connect(sqlite_env["SQLITE_PATH"]) as conn:
+        conn.execute("DROP TRIGGER refuse")
     assert run(store, client).posted == ["C0GERAL"]
