@@ -1,5 +1,6 @@
 """The micro-batcher: coalescing, ordering, the bounded queue and shutdown, with real backends."""
 
+import asyncio
 import threading
 import time
 
@@ -189,3 +190,17 @@ def test_a_text_the_model_cannot_read_fails_alone_naming_its_position_not_its_te
     named = TextRejectedError("ValueError", [1, 3])
     assert named.positions == (1, 3)
     assert str(named) == "o modelo não conseguiu analisar o texto nas posições 1, 3 (ValueError)"
+
+
+def test_the_http_transport_learns_every_rejected_position_of_a_request(lexicon):
+    """``classify_async`` (what the HTTP endpoint awaits) on a request with two texts the model
+    cannot read: one error naming both positions (0-based), not just the first failure."""
+    batcher = Batcher(RejectingBackend(lexicon, marker="💣"))
+    try:
+        with pytest.raises(TextRejectedError) as rejected:
+            asyncio.run(batcher.classify_async([POSITIVE, "💣", NEUTRAL, "💣 de novo"]))
+        answered = asyncio.run(batcher.classify_async([NEGATIVE, POSITIVE]))
+    finally:
+        batcher.close()
+    assert rejected.value.positions == (1, 3)
+    assert [r.label for r in answered] == ["negative", "positive"]
