@@ -204,3 +204,20 @@ def test_the_http_transport_learns_every_rejected_position_of_a_request(lexicon)
         batcher.close()
     assert rejected.value.positions == (1, 3)
     assert [r.label for r in answered] == ["negative", "positive"]
+
+
+def test_a_cancelled_request_does_not_cost_the_rest_of_its_batch(gated):
+    """A caller that gives up (its future cancelled, as when an HTTP client disconnects) while
+    its text waits: the texts queued after it in the same batch are still answered."""
+    batcher = Batcher(gated, max_batch_size=16, max_batch_wait_ms=0)
+    try:
+        first = batcher.submit([POSITIVE])
+        assert gated.entered.wait(10)  # the worker is busy: the next texts queue up together
+        gone, *kept = batcher.submit([NEUTRAL, NEGATIVE, POSITIVE])
+        assert gone.cancel()
+        gated.gate.set()
+        assert first[0].result(10).label == "positive"
+        assert [future.result(10).label for future in kept] == ["negative", "positive"]
+    finally:
+        batcher.close()
+    assert gated.batches[:2] == [1, 2]
