@@ -221,3 +221,16 @@ def test_a_cancelled_request_does_not_cost_the_rest_of_its_batch(gated):
     finally:
         batcher.close()
     assert gated.batches[:2] == [1, 2]
+
+
+def test_every_batch_reports_its_size_and_duration_to_the_metrics(lexicon):
+    """The observer (the service's batch histograms) hears each batch's size and how long the
+    model took, in seconds."""
+    seen = []
+    batcher = Batcher(lexicon, observer=lambda size, seconds: seen.append((size, seconds)))
+    try:
+        batcher.classify([POSITIVE, NEGATIVE], 10)
+    finally:
+        batcher.close()
+    [(size, seconds)] = seen
+    assert size == 2 and isinstance(seconds, float) and 0 <= seconds < 10
