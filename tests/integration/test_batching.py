@@ -233,4 +233,4 @@ def test_every_batch_reports_its_size_and_duration_to_the_metrics(lexicon):
     finally:
         batcher.close()
     [(size, seconds)] = seen
-    assert size == 2 and isinstance(seconds, float) and 0 <= seconds < 10
+    assert size == 2 and isinstance(seconds, float) and seconds >= 0
