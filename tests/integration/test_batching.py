@@ -232,5 +232,6 @@ def test_every_batch_reports_its_size_and_duration_to_the_metrics(lexicon):
         batcher.classify([POSITIVE, NEGATIVE], 10)
     finally:
         batcher.close()
-    [(size, seconds)] = seen
+    assert len(seen) == 1
+    size, seconds = seen[0]
     assert size == 2 and isinstance(seconds, float) and seconds >= 0
