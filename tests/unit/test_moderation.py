@@ -170,3 +170,17 @@ def test_a_batch_of_replies_raises_at_most_one_alert_and_keeps_every_reply():
     assert (state.last_alert_at, state.last_alert_negatives) == (NOW + 10, 3)
     calm, none = observe_all(ThreadState(), replies[:2], NOW + 10, RULE)
     assert none is None and len(calm.entries) == 2
+
+
+def test_the_time_window_includes_a_message_exactly_window_minutes_old():
+    """With ``regra 2 2 30``: the last 2 messages, plus any of the last 30 minutes, the edge
+    included (exactly 30 min old is in, 30 min 10 s old is out)."""
+    rule = ModerationRule(min_negatives=2, window_messages=2, window_minutes=30)
+    old = [ThreadEntry(NOW - 1810, True), ThreadEntry(NOW - 1800, True)]
+    recent = [ThreadEntry(NOW - 60, False), ThreadEntry(NOW - 30, False)]
+    assert [e.ts for e in in_window(old + recent, NOW, rule)] == [NOW - 1800, NOW - 60, NOW - 30]
+
+
+def test_a_manual_flag_on_a_calm_thread_reports_no_negatives_over_no_time():
+    """Flagging a thread with no strongly negative message: 0 messages over 0 s."""
+    assert manual_flag(ThreadState(), NOW, RULE) == Flag(0, 0.0)
