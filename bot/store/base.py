@@ -226,8 +226,9 @@ class WorkspaceData(Protocol):
         """The workspaces whose scheduled deletion is due at ``now``, in date order."""
 
 
-class Store(TallyStore, ChannelSwitches, Claims, ModerationStore, FeedbackStore, Retention,
-            WorkspaceData, Protocol):
+class Store(  # pylint: disable=too-many-ancestors  # one narrow Protocol per feature, composed
+        TallyStore, ChannelSwitches, Claims, ModerationStore, FeedbackStore, Retention,
+        WorkspaceData, Protocol):
     """Everything the bot keeps. Two implementations: Firestore and SQLite.
 
     Callers ask for the narrow interface they use (:class:`TallyStore`, :class:`ChannelSwitches`,

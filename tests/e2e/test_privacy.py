@@ -138,6 +138,30 @@ def answer(fake_slack, name: str) -> str:
     return blocks_text(call.params)
 
 
+def disagree_and_vote(sender, fake_slack, reply: dict) -> None:
+    """"Discordo" on an answer, then the label the user picks: a vote is stored."""
+    disagree = button_value(reply, DISAGREE_ACTION_ID)
+    sender.action(DISAGREE_ACTION_ID, disagree, fake_slack.response_url("disagree"))
+    [picker] = fake_slack.wait_for("response", "disagree")
+    pick = PICK_ACTION_PREFIX + "neutral"
+    sender.action(pick, button_value(picker.params, pick), fake_slack.response_url("vote"))
+    assert "Obrigado" in answer(fake_slack, "vote")
+
+
+def send_errors(sender, fake_slack) -> None:
+    """Errors: a text over the limit, a forged signature, Slack refusing a share."""
+    sender.command(canary("a" * 40_001), fake_slack.response_url("long"))
+    assert "limite" in answer(fake_slack, "long")
+    assert sender.command(canary(NEGATIVE[0]), fake_slack.response_url("forged"),
+                          secret="not-the-signing-secret").status_code == 401
+    sender.command("relatorio", fake_slack.response_url("rep"))
+    [report] = fake_slack.wait_for("response", "rep")
+    fake_slack.error_next("chat.postMessage", "not_in_channel")
+    sender.action(SHARE_ACTION_ID, button_value(report.params, SHARE_ACTION_ID),
+                  fake_slack.response_url("share"))
+    fake_slack.wait_for("response", "share")
+
+
 def drive_every_path(bot, fake_slack, monkeypatch, capsys, store_env) -> None:
     """Send the canary through every path that could store it."""
     sender = bot.sender
@@ -161,13 +185,7 @@ def drive_every_path(bot, fake_slack, monkeypatch, capsys, store_env) -> None:
     sender.command(canary(NEGATIVE[1]), fake_slack.response_url("cmd"))
     [reply] = fake_slack.wait_for("response", "cmd")
     assert "Negativo" in blocks_text(reply.params)
-    # "Discordo" on that answer, then the label the user picks: a vote
-    disagree = button_value(reply.params, DISAGREE_ACTION_ID)
-    sender.action(DISAGREE_ACTION_ID, disagree, fake_slack.response_url("disagree"))
-    [picker] = fake_slack.wait_for("response", "disagree")
-    pick = PICK_ACTION_PREFIX + "neutral"
-    sender.action(pick, button_value(picker.params, pick), fake_slack.response_url("vote"))
-    assert "Obrigado" in answer(fake_slack, "vote")
+    disagree_and_vote(sender, fake_slack, reply.params)
     sender.shortcut(canary(POSITIVE), fake_slack.response_url("sc"))
     assert "Positivo" in answer(fake_slack, "sc")
     fake_slack.fail_next("chat.postMessage", 500)
@@ -175,18 +193,7 @@ def drive_every_path(bot, fake_slack, monkeypatch, capsys, store_env) -> None:
                                     callback_id=FLAG_CALLBACK_ID, message_ts=next_ts(),
                                     thread_ts=next_ts()), sender.FORM)
     fake_slack.wait_for("response", "flag")
-    # errors: a text over the limit, a forged signature, Slack refusing a share
-    sender.command(canary("a" * 40_001), fake_slack.response_url("long"))
-    assert "limite" in answer(fake_slack, "long")
-    assert sender.command(canary(NEGATIVE[0]), fake_slack.response_url("forged"),
-                          secret="not-the-signing-secret").status_code == 401
-    sender.command("relatorio", fake_slack.response_url("rep"))
-    [report] = fake_slack.wait_for("response", "rep")
-    value = next(element["value"] for block in report.params["blocks"]
-                 for element in block.get("elements", []) if element.get("action_id") == SHARE_ACTION_ID)
-    fake_slack.error_next("chat.postMessage", "not_in_channel")
-    sender.action(SHARE_ACTION_ID, value, fake_slack.response_url("share"))
-    fake_slack.wait_for("response", "share")
+    send_errors(sender, fake_slack)
     # the weekly digest, the retention task, the App Home
     sender.command("resumo on", fake_slack.response_url("on"))
     fake_slack.wait_for("response", "on")

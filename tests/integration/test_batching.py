@@ -1,13 +1,19 @@
 """The micro-batcher: coalescing, ordering, the bounded queue and shutdown, with real backends."""
 
+import asyncio
 import threading
 import time
 
 import pytest
 
 from service.backends.transformers_backend import TransformersBackend
-from service.batching import IDLE_RELEASE_S, Batcher, BatcherClosedError, QueueFullError
-from tests.support.service_helpers import NEGATIVE, NEUTRAL, POSITIVE, GatedBackend
+from service.batching import (
+    IDLE_RELEASE_S, Batcher, BatcherClosedError, QueueFullError, TextRejectedError,
+)
+from tests.support.service_helpers import (
+    NEGATIVE, NEUTRAL, POSITIVE, GatedBackend, RejectingBackend,
+)
+
 
 @pytest.fixture(name="gated")
 def gated_backend(lexicon):
@@ -202,3 +208,77 @@ def test_an_idle_service_hands_memory_back_once_per_idle_period_never_between_ba
         assert len(backend.releases) == 2
     finally:
         batcher.close()
+
+
+def test_a_text_the_model_cannot_read_fails_alone_naming_its_position_not_its_text(lexicon):
+    """Three callers share a batch; the model refuses one text of the second caller: the others
+    get their answers, and that caller's error names the text's position and the model's error
+    class, in Portuguese, never the text itself."""
+    gated = GatedBackend(RejectingBackend(lexicon, marker="💣"))
+    batcher = Batcher(gated, max_batch_size=16, max_batch_wait_ms=0)
+    try:
+        first = batcher.submit([POSITIVE])
+        assert gated.entered.wait(10)  # the worker is busy: the next callers queue up together
+        good = batcher.submit([NEGATIVE])
+        mixed = batcher.submit([NEUTRAL, "Segredo 💣", POSITIVE])
+        gated.gate.set()
+        assert first[0].result(10).label == "positive"
+        assert good[0].result(10).label == "negative"
+        assert [mixed[0].result(10).label, mixed[2].result(10).label] == ["neutral", "positive"]
+        with pytest.raises(TextRejectedError) as rejected:
+            mixed[1].result(10)
+    finally:
+        batcher.close()
+    assert gated.batches[:2] == [1, 4]
+    error = rejected.value
+    assert (error.cause, error.positions) == ("ValueError", ())
+    assert str(error) == "o modelo não conseguiu analisar o texto (ValueError)"
+    assert isinstance(error.__cause__, ValueError)
+    named = TextRejectedError("ValueError", [1, 3])
+    assert named.positions == (1, 3)
+    assert str(named) == "o modelo não conseguiu analisar o texto nas posições 1, 3 (ValueError)"
+
+
+def test_the_http_transport_learns_every_rejected_position_of_a_request(lexicon):
+    """``classify_async`` (what the HTTP endpoint awaits) on a request with two texts the model
+    cannot read: one error naming both positions (0-based), not just the first failure."""
+    batcher = Batcher(RejectingBackend(lexicon, marker="💣"))
+    try:
+        with pytest.raises(TextRejectedError) as rejected:
+            asyncio.run(batcher.classify_async([POSITIVE, "💣", NEUTRAL, "💣 de novo"]))
+        answered = asyncio.run(batcher.classify_async([NEGATIVE, POSITIVE]))
+    finally:
+        batcher.close()
+    assert rejected.value.positions == (1, 3)
+    assert [r.label for r in answered] == ["negative", "positive"]
+
+
+def test_a_cancelled_request_does_not_cost_the_rest_of_its_batch(gated):
+    """A caller that gives up (its future cancelled, as when an HTTP client disconnects) while
+    its text waits: the texts queued after it in the same batch are still answered."""
+    batcher = Batcher(gated, max_batch_size=16, max_batch_wait_ms=0)
+    try:
+        first = batcher.submit([POSITIVE])
+        assert gated.entered.wait(10)  # the worker is busy: the next texts queue up together
+        gone, *kept = batcher.submit([NEUTRAL, NEGATIVE, POSITIVE])
+        assert gone.cancel()
+        gated.gate.set()
+        assert first[0].result(10).label == "positive"
+        assert [future.result(10).label for future in kept] == ["negative", "positive"]
+    finally:
+        batcher.close()
+    assert gated.batches[:2] == [1, 2]
+
+
+def test_every_batch_reports_its_size_and_duration_to_the_metrics(lexicon):
+    """The observer (the service's batch histograms) hears each batch's size and how long the
+    model took, in seconds."""
+    seen = []
+    batcher = Batcher(lexicon, observer=lambda size, seconds: seen.append((size, seconds)))
+    try:
+        batcher.classify([POSITIVE, NEGATIVE], 10)
+    finally:
+        batcher.close()
+    assert len(seen) == 1
+    size, seconds = seen[0]
+    assert size == 2 and isinstance(seconds, float) and seconds >= 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -193,3 +194,82 @@ def test_close_counts_what_it_can_then_records_the_rest_as_dropped(store):
     assert (counter.counted, counter.dropped) == (0, 3)
     assert stored(store) == (0, 3)
     assert sample(counter, "sentimento_bot_messages_dropped_total", reason="shutdown") == 3
+
+
+def test_a_store_error_while_checking_a_channel_does_not_stop_counting(store, lexicon):
+    """The store fails (a real SQLite error, not a ValueError) while the counter checks whether
+    a channel is paused: those messages wait, counting goes on for every channel once the store
+    answers, and each message is counted once."""
+    port = free_port()
+    with model_service(port, lexicon):
+        counter = counter_for(port, store)
+        try:
+            with sqlite3.connect(store.path) as conn:  # another connection breaks it for real
+                conn.execute("ALTER TABLE channel_settings RENAME TO channel_settings_away")
+            for n in range(3):
+                assert counter.offer(message(n=n), event_id=f"Ev{n:04d}") is None
+            wait_until(lambda: sample(counter, "sentimento_bot_store_errors_total",
+                                      operation="claim") >= 1, what="a failed channel check")
+            with sqlite3.connect(store.path) as conn:
+                conn.execute("ALTER TABLE channel_settings_away RENAME TO channel_settings")
+            other = PendingMessage(team_id=TEAM, channel_id="C0OUTRO", day=DAY, text=POSITIVE,
+                                   ts="1732600001.000001")
+            assert counter.offer(other, event_id="EvOTHER") is None
+            wait_until(lambda: counter.counted == 4, what="all four counted")
+        finally:
+            counter.close(timeout=5)
+    assert stored(store) == (3, 0)
+    assert counter.dropped == 0 and counter.skipped == 0
+
+
+def test_a_store_that_refuses_a_write_does_not_stop_counting(store, lexicon):
+    """The store refuses a batch's counts (a real SQLite error, not a ValueError): the refusal
+    is counted in the metrics and counting goes on; messages that arrive once the store answers
+    are counted and stored."""
+    port = free_port()
+    with model_service(port, lexicon):
+        counter = counter_for(port, store)
+        try:
+            with sqlite3.connect(store.path) as conn:  # another connection breaks it for real
+                conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON channel_days "
+                             "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+            assert counter.offer(message(n=1), event_id="Ev0001") is None
+            wait_until(lambda: sample(counter, "sentimento_bot_store_errors_total",
+                                      operation="record") >= 1, what="a refused write")
+            assert counter.counted == 0
+            with sqlite3.connect(store.path) as conn:
+                conn.execute("DROP TRIGGER refuse")
+            other = PendingMessage(team_id=TEAM, channel_id="C0OUTRO", day=DAY, text=POSITIVE,
+                                   ts="1732600001.000001")
+            assert counter.offer(other, event_id="EvOTHER") is None
+            wait_until(lambda: counter.counted == 1, what="the next message counted")
+        finally:
+            counter.close(timeout=5)
+    day = dt.date.fromisoformat(DAY)
+    assert store.daily_counts(TEAM, "C0OUTRO", day, day)[DAY].total == 1
+
+
+def test_a_failing_listener_does_not_stop_counting(store, lexicon):
+    """A listener (moderation's thread watcher) that fails on a batch is counted in the metrics;
+    the batch stays counted, later batches are counted and the listeners still hear of them."""
+    port = free_port()
+    heard: list[int] = []
+
+    def listener(messages, _results):
+        heard.append(len(messages))
+        if len(heard) == 1:
+            raise RuntimeError("moderation failed")
+
+    with model_service(port, lexicon):
+        counter = counter_for(port, store)
+        counter.add_listener(listener)
+        try:
+            assert counter.offer(message(n=1)) is None
+            wait_until(lambda: counter.listened == 1, what="the first batch heard")
+            assert sample(counter, "sentimento_bot_listener_errors_total", where="listener") == 1
+            assert counter.offer(message(n=2)) is None
+            wait_until(lambda: counter.listened == 2, what="the second batch heard")
+        finally:
+            counter.close(timeout=5)
+    assert heard == [1, 1] and counter.counted == 2
+    assert stored(store) == (2, 0)

@@ -254,6 +254,20 @@ def test_pause_and_digest_switches(make_store):
     assert (settings.paused, settings.digest) == (False, True)
 
 
+def test_a_switch_takes_effect_at_once_on_the_instance_that_changed_it(make_store):
+    """With the production cache (``CHANNEL_CACHE_SECONDS=10``), ``pausar``, ``retomar`` and
+    ``resumo`` are seen at once by the instance that received the command: the cached switches
+    of that channel are forgotten, not served for 10 more seconds."""
+    store = make_store(CHANNEL_CACHE_SECONDS="10")
+    assert store.channel_settings(T, C).paused is False  # now cached
+    store.set_paused(T, C, True)
+    assert store.channel_settings(T, C).paused is True
+    store.set_paused(T, C, False)
+    assert store.channel_settings(T, C).paused is False
+    store.set_digest(T, C, True)
+    assert store.channel_settings(T, C).digest is True
+
+
 def test_digest_claim_once_per_channel_and_week(make_store):
     """Digest claim once per channel and week."""
     first, second = make_store(), make_store()

@@ -111,3 +111,11 @@ def test_analysable():
 def test_message_day_in_sao_paulo(ts, day):
     """Slack timestamps map to the São Paulo calendar day."""
     assert message_day(ts, SP) == day
+
+
+def test_a_message_an_app_posts_on_a_persons_behalf_is_not_counted():
+    """An app posting with a person's token (a workflow, an integration) sends the person's
+    ``user`` and the app's ``app_id`` but no ``bot_id``: it is not the person speaking, so the
+    channel's mood does not count it."""
+    assert countable(_event(app_id="A0INTEGRATION"), bot_user_id="UBOT") is False
+    assert countable(_event(), bot_user_id="UBOT") is True

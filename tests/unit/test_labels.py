@@ -56,3 +56,19 @@ def test_original_shape_and_v1_shape():
     assert result.to_original() == {"Classificação": "Positivo", "Confiança": "88.900%"}
     assert result.to_dict() == {"label": "positive", "label_pt": "Positivo", "score": 0.889,
                                 "scores": {"negative": 0.011, "neutral": 0.1, "positive": 0.889}}
+
+
+@pytest.mark.parametrize("names", [("NEG", "NEU", "POS"), ("neg", "neu", "pos")])
+def test_models_that_abbreviate_their_labels_are_understood(names):
+    """Models that name their classes ``NEG``/``NEU``/``POS`` (pysentimiento's BERTweet for
+    Portuguese does) give Negativo, Neutro and Positivo, never an unknown-label error."""
+    assert [label_pt(normalise_label(name)) for name in names] == ["Negativo", "Neutro", "Positivo"]
+
+
+def test_the_api_answers_probabilities_with_six_decimals():
+    """``POST /v1/classify`` gives every probability rounded to 6 decimals (what the model's
+    float32 output can tell), the top label's included."""
+    result = Classification.from_scores({"negative": 0.1234564321, "neutral": 0.0000001234,
+                                         "positive": 0.8765434445}).to_dict()
+    assert result == {"label": "positive", "label_pt": "Positivo", "score": 0.876543,
+                      "scores": {"negative": 0.123456, "neutral": 0.0, "positive": 0.876543}}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.moderation.rules import (
-    COOLDOWN_S, MAX_ENTRIES, Alert, ModerationRule, RuleError, ThreadEntry, ThreadState,
-    describe_span, in_window, is_strongly_negative, manual_flag, observe, parse_channel,
+    COOLDOWN_S, MAX_ENTRIES, Alert, Flag, ModerationRule, RuleError, ThreadEntry, ThreadState,
+    describe_span, in_window, is_strongly_negative, manual_flag, observe, observe_all, parse_channel,
     parse_group, parse_rule, parse_threshold, should_alert, thread_turns_negative,
 )
 from bot.moderation.views import alert_message
@@ -163,3 +163,41 @@ def test_rule_and_threshold_edges_are_those_documented():
     with pytest.raises(RuleError) as refused:
         parse_threshold("0")
     assert "maior que 0" in str(refused.value) and "`limiar 0,85`" in str(refused.value)
+
+
+@pytest.mark.parametrize("seconds, shown", [
+    (0, "0 s"), (0.4, "0 s"), (-3, "0 s"), (59.6, "1 min"), (60, "1 min"), (61, "1 min"),
+    (3599, "59 min"), (3600, "1 h"), (7200, "2 h"), (7260, "2 h 1 min"),
+])
+def test_an_alert_says_how_long_the_thread_took_to_turn_negative(seconds, shown):
+    """The alert's span in Portuguese, at each unit's edge: seconds under a minute, minutes
+    under an hour, hours (and the minutes left, when any)."""
+    assert describe_span(seconds) == shown
+
+
+def test_a_batch_of_replies_raises_at_most_one_alert_and_keeps_every_reply():
+    """Five replies of one thread in one batch, four strongly negative: one alert (the third
+    negative reply makes it due, the cool-down holds the fourth), and the stored state keeps
+    all five replies and the alert's count."""
+    replies = [ThreadEntry(NOW + i, negative) for i, negative in
+               enumerate([True, False, True, True, True])]
+    state, flag = observe_all(ThreadState(), replies, NOW + 10, RULE)
+    assert flag == Flag(3, 3.0)
+    assert [entry.ts for entry in state.entries] == [NOW + i for i in range(5)]
+    assert (state.last_alert_at, state.last_alert_negatives) == (NOW + 10, 3)
+    calm, none = observe_all(ThreadState(), replies[:2], NOW + 10, RULE)
+    assert none is None and len(calm.entries) == 2
+
+
+def test_the_time_window_includes_a_message_exactly_window_minutes_old():
+    """With ``regra 2 2 30``: the last 2 messages, plus any of the last 30 minutes, the edge
+    included (exactly 30 min old is in, 30 min 10 s old is out)."""
+    rule = ModerationRule(min_negatives=2, window_messages=2, window_minutes=30)
+    old = [ThreadEntry(NOW - 1810, True), ThreadEntry(NOW - 1800, True)]
+    recent = [ThreadEntry(NOW - 60, False), ThreadEntry(NOW - 30, False)]
+    assert [e.ts for e in in_window(old + recent, NOW, rule)] == [NOW - 1800, NOW - 60, NOW - 30]
+
+
+def test_a_manual_flag_on_a_calm_thread_reports_no_negatives_over_no_time():
+    """Flagging a thread with no strongly negative message: 0 messages over 0 s."""
+    assert manual_flag(ThreadState(), NOW, RULE) == Flag(0, 0.0)

@@ -286,3 +286,27 @@ def test_a_report_of_one_model_version_says_nothing_about_models():
                                "2026-11-20": tally(2, models=models)})
         assert not report.model_changed
         assert "modelo de análise mudou" not in json.dumps(render_blocks(report), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("pos, neu, neg, index, shown", [
+    (1, 39, 0, 3, "+3"),  # 100 * 1 / 40 = 2.5
+    (0, 39, 1, -3, "−3"),  # -2.5 (reports show a real minus sign)
+    (1, 7, 0, 13, "+13"),  # 12.5
+    (0, 7, 1, -13, "−13"),  # -12.5
+])
+def test_a_mood_index_half_way_between_two_points_rounds_away_from_zero(pos, neu, neg, index, shown):
+    """A mood index of 2.5 shows 3 (and -2.5 shows -3), as people round, not Python's
+    round-half-to-even, which would show 2 and 12 for 2.5 and 12.5."""
+    report = build_report("T1", "C1", parse_period("hoje"), TODAY,
+                          {TODAY.isoformat(): counts(pos, neu, neg)})
+    assert report.mood_index == index
+    assert f"índice {shown} " in render_text(report)
+
+
+def test_a_volume_change_half_way_between_two_percents_rounds_away_from_zero():
+    """8 messages last week and 9 this week is +12.5%: shown as +13%, not +12%; 8 then 7 is -13%."""
+    up = build_report("T1", "C1", parse_period("hoje"), TODAY,
+                      {"2026-11-19": counts(8, 0, 0), "2026-11-20": counts(9, 0, 0)})
+    down = build_report("T1", "C1", parse_period("hoje"), TODAY,
+                        {"2026-11-19": counts(8, 0, 0), "2026-11-20": counts(7, 0, 0)})
+    assert (up.volume_change_pct, down.volume_change_pct) == (13, -13)
