@@ -28,7 +28,10 @@ from tests.support.service_helpers import wait_ready
 SLIM_REQUIREMENTS = ROOT / "requirements-slim.txt"
 # Imported by uvicorn only when installed (here, by uvicorn[standard]); the service needs neither,
 # and scripts/slim_size.py serves from a virtualenv without them.
-OPTIONAL = {"watchfiles": "uvicorn's --reload", "websockets": "uvicorn's WebSocket protocol"}
+OPTIONAL = {"watchfiles": "uvicorn's --reload", "websockets": "uvicorn's WebSocket protocol",
+            # httpx imports its command line (rich, pygments) only when they are installed: the
+            # dev venv has them (mutmut's interface), the slim one does not, and httpx works without
+            "rich": "httpx's command line", "pygments": "httpx's command line"}
 
 
 def slim_requirements() -> list[Requirement]:
