@@ -12,7 +12,7 @@ if [ "${1:-}" = unit ]; then
   exec .venv/bin/python -m pytest tests/unit "$@"
 fi
 echo "== pylint"
-.venv/bin/python -m pylint --rcfile=pyproject.toml bot handlers service bench tests scripts/*.py
+.venv/bin/python -m pylint --jobs=0 --rcfile=pyproject.toml bot handlers service bench tests scripts/*.py  # one process per core
 echo "== hadolint + actionlint"
 scripts/lint.sh
 echo "== pytest"
