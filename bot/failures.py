@@ -7,6 +7,8 @@ failure is also exported; ``FAILURES.counts`` holds the totals since start.
 
 Event names are stable (dashboards and alerts depend on them):
 
+- ``digest_job_failed``: the weekly digest job itself failed (answered 503: Cloud Scheduler
+  retries).
 - ``digest_channel_failed``: one channel's weekly digest failed (claim released, retried).
 - ``digest_release_failed``: a failed channel's digest claim could not be released.
 - ``moderation_watch_failed``: one classified message could not be applied to its thread.

@@ -276,10 +276,12 @@ def refused_task(request: Request, secret: str) -> Response | None:
     return None
 
 
-def digest_route(secret: str, job: Callable[[], DigestRun]) -> Route:
-    """``POST /tasks/digest``: 401 without the ``X-Digest-Secret`` header, 403 with a wrong one,
-    else runs ``job`` and answers its :class:`DigestRun` as JSON (503 when some channel failed
-    for a temporary reason or the job itself failed, so that Cloud Scheduler retries)."""
+def _task_route(path: str, secret: str, job: Callable[[], tuple[dict, bool]], failure: str,
+                unavailable: str) -> Route:
+    """A scheduled task's route: 401 without the ``X-Digest-Secret`` header, 403 with a wrong
+    one, else runs ``job`` (its JSON answer and whether part of it failed: then 503, so that
+    Cloud Scheduler retries). A job that raises answers 503 ``unavailable`` and is counted as
+    the handled failure ``failure``."""
     if not secret:
         raise ValueError("DIGEST_SECRET vazio")
 
@@ -288,14 +290,25 @@ def digest_route(secret: str, job: Callable[[], DigestRun]) -> Route:
         if refused is not None:
             return refused
         try:
-            run = await run_in_threadpool(job)
+            answer, failed = await run_in_threadpool(job)
         except Exception as exc:  # pylint: disable=broad-exception-caught  # a 503 the scheduler retries
-            log.error("digest run failed: %s", exc.__class__.__name__)
-            return JSONResponse({"error": "resumo semanal indisponível; tente novamente"},
-                                status_code=503)
-        return JSONResponse(run.to_dict(), status_code=503 if run.failed else 200)
+            count_failure(failure, describe(exc))
+            return JSONResponse({"error": unavailable}, status_code=503)
+        return JSONResponse(answer, status_code=503 if failed else 200)
 
-    return Route(DIGEST_PATH, endpoint, methods=["POST"])
+    return Route(path, endpoint, methods=["POST"])
+
+
+def digest_route(secret: str, job: Callable[[], DigestRun]) -> Route:
+    """``POST /tasks/digest``: runs ``job`` and answers its :class:`DigestRun` as JSON (503 when
+    some channel failed for a temporary reason; 503 and ``digest_job_failed`` when the job
+    itself failed). Authenticated as :func:`_task_route` says."""
+    def run() -> tuple[dict, bool]:
+        done = job()
+        return done.to_dict(), done.failed
+
+    return _task_route(DIGEST_PATH, secret, run, "digest_job_failed",
+                       "resumo semanal indisponível; tente novamente")
 
 
 def retention_route(secret: str, purge_job: Callable[[], dict[str, int]],
@@ -308,24 +321,13 @@ def retention_route(secret: str, purge_job: Callable[[], dict[str, int]],
     "workspaces_failed": [...]}``; 503 when either failed (a purge failure is counted as
     ``retention_purge_failed``; a workspace's, as ``workspace_forget_failed``, and its deletion
     stays scheduled), so that Cloud Scheduler retries."""
-    if not secret:
-        raise ValueError("DIGEST_SECRET vazio")
+    def run() -> tuple[dict, bool]:
+        forgotten = forget_job() if forget_job else RetentionRun()
+        deleted = purge_job()
+        return {"deleted": deleted, **forgotten.to_dict()}, bool(forgotten.failed)
 
-    async def endpoint(request: Request) -> Response:
-        refused = refused_task(request, secret)
-        if refused is not None:
-            return refused
-        try:
-            run = await run_in_threadpool(forget_job) if forget_job else RetentionRun()
-            deleted = await run_in_threadpool(purge_job)
-        except Exception as exc:  # pylint: disable=broad-exception-caught  # a 503 the scheduler retries
-            count_failure("retention_purge_failed", describe(exc))
-            return JSONResponse({"error": "limpeza de registros expirados indisponível; tente "
-                                          "novamente"}, status_code=503)
-        return JSONResponse({"deleted": deleted, **run.to_dict()},
-                            status_code=503 if run.failed else 200)
-
-    return Route(RETENTION_PATH, endpoint, methods=["POST"])
+    return _task_route(RETENTION_PATH, secret, run, "retention_purge_failed",
+                       "limpeza de registros expirados indisponível; tente novamente")
 
 
 def oauth_routes(bolt_app: App) -> list[BaseRoute]:
