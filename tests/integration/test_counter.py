@@ -109,17 +109,19 @@ def test_messages_accepted_while_the_model_is_down_are_counted_once_it_is_back(s
 
 
 def test_a_redelivered_event_is_counted_once(store, lexicon):
-    """Slack's retry of an event already accepted (same event id) is skipped as a redelivery."""
+    """Slack's retries of an event already accepted (same event id) are skipped as
+    redeliveries, each one counted in the skipped metric."""
     port = free_port()
     with model_service(port, lexicon):
         counter = counter_for(port, store)
         try:
-            assert counter.offer(message(n=1), event_id="EvSAME") is None
-            assert counter.offer(message(n=1), event_id="EvSAME") is None
-            wait_until(lambda: counter.counted + counter.skipped == 2, what="both handled")
+            for _ in range(3):
+                assert counter.offer(message(n=1), event_id="EvSAME") is None
+            wait_until(lambda: counter.counted + counter.skipped == 3, what="all three handled")
         finally:
             counter.close(timeout=5)
-    assert (counter.counted, counter.skipped) == (1, 1)
+    assert (counter.counted, counter.skipped) == (1, 2)
+    assert sample(counter, "sentimento_bot_messages_skipped_total", reason="redelivery") == 2
     assert stored(store) == (1, 0)
 
 

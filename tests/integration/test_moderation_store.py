@@ -48,12 +48,15 @@ def test_moderation_settings_defaults_and_changes(make_store):
     assert settings.rule == ModerationRule(0.80, 3, 10, 30)
     store.set_moderation(T, channel_id="C0MODS")
     store.set_moderation(T, group_id="S0MODS")
+    assert other.moderation_settings(T).false_alarms == 0  # saved settings, no alarm yet
     changed = other.set_moderation(T, rule=ModerationRule(0.85, 4, 12, 45))
     assert (changed.channel_id, changed.group_id) == ("C0MODS", "S0MODS")
     assert store.moderation_settings(T).rule == ModerationRule(0.85, 4, 12, 45)
     assert store.moderation_settings("T0OTHER").channel_id is None
-    with pytest.raises(ValueError):
-        store.set_moderation(T, channel_id="C0/../x")
+    for change, says in (({"channel_id": "C0/../x"}, "channel_id"), ({"group_id": "S 1"}, "group_id"),
+                         ({"channel_id": "C0MODS", "set_by": "U/x"}, "set_by")):
+        with pytest.raises(ValueError, match=f"^{says} inválido"):
+            store.set_moderation(T, **change)
 
 
 def test_thread_state_is_bounded_and_shared(make_store):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
 
 import pytest
 
@@ -105,3 +106,25 @@ def test_close_with_a_failing_store_raises_and_can_be_retried(stores, refuse_wri
     refuse_writes(False)
     store.close()
     assert today(other)["negative"] == 4
+
+
+def test_one_background_writer_per_store_and_none_when_every_record_is_written(stores):
+    """With an interval, a store runs one writer thread (``store-flush``) however often it
+    records, a daemon that never keeps the process from exiting, and ``close()`` stops it; with
+    ``FLUSH_INTERVAL=0`` every record is written at once and no thread runs (none spins)."""
+    def writers() -> list[threading.Thread]:
+        return [thread for thread in threading.enumerate() if thread.name == "store-flush"]
+
+    before = writers()
+    at_once, other = stores(FLUSH_INTERVAL="0"), stores()
+    at_once.record([obs("positive")])
+    at_once.record([obs("negative")])
+    assert writers() == before
+    assert today(other) == {"negative": 1, "neutral": 0, "positive": 1}
+    buffered = stores()
+    for _ in range(3):
+        buffered.record([obs("neutral")])
+    started = [thread for thread in writers() if thread not in before]
+    assert len(started) == 1 and started[0].daemon
+    buffered.close()
+    assert not started[0].is_alive()

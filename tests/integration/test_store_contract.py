@@ -131,7 +131,7 @@ def test_close_flushes_is_idempotent_and_refuses_new_counts(make_store):
     store.record([obs("positive")] * 7)
     store.close()
     store.close()
-    with pytest.raises(StoreClosedError):
+    with pytest.raises(StoreClosedError, match="^store fechado: nada mais pode ser registrado$"):
         store.record([obs("positive")])
     assert make_store().daily_counts(T, C, DAY, DAY)["2026-11-20"].total == 7
 
@@ -139,13 +139,27 @@ def test_close_flushes_is_idempotent_and_refuses_new_counts(make_store):
 def test_invalid_observations_are_refused_before_buffering(make_store):
     """Invalid observations are refused before buffering."""
     store = make_store(FLUSH_INTERVAL="60")
-    for bad in (Observation(T, "C/../x", "2026-11-20", "positive", {}),
-                Observation(T, C, "20/11/2026", "positive", {}),
-                Observation(T, C, "2026-11-20", "feliz", {})):
-        with pytest.raises(ValueError):
+    for bad, says in ((Observation("T 1", C, "2026-11-20", "positive", {}), "team_id inválido"),
+                      (Observation(T, "C/../x", "2026-11-20", "positive", {}),
+                       "channel_id inválido"),
+                      (Observation(T, C, "20/11/2026", "positive", {}), "dia inválido: '20/11"),
+                      (Observation(T, C, "2026-11-20", "feliz", {}), "rótulo inválido: 'feliz'")):
+        with pytest.raises(ValueError, match=f"^{says}"):
             store.record([obs("positive"), bad])
     assert store.pending_count() == 0
     store.flush()
+
+
+def test_a_switch_of_an_invalid_id_is_refused_naming_it(make_store):
+    """``set_paused`` and ``set_digest`` refuse an id that Slack could not have sent, saying
+    which one (the operator's log line), and change nothing."""
+    store = make_store()
+    for switch in (store.set_paused, store.set_digest):
+        with pytest.raises(ValueError, match="^team_id inválido"):
+            switch("T 1", C, True)
+        with pytest.raises(ValueError, match="^channel_id inválido"):
+            switch(T, "C/../x", True)
+    assert store.digest_channels() == [] and store.channel_settings(T, C).paused is False
 
 
 def test_claim_event_once_across_instances(make_store):
@@ -233,6 +247,21 @@ def test_top_channels_ranks_a_workspace_over_a_period(make_store):
     assert top[0].tally.counts["negative"] == 9
     assert [a.channel_id for a in make_store().top_channels(T, DAY - dt.timedelta(days=6), DAY,
                                                               limit=2)] == ["C0B", "C0A"]
+
+
+def test_the_busiest_channels_are_ten_in_name_order_on_a_tie_and_never_only_failures(make_store):
+    """Without a limit, 10 channels; channels with as many messages come in name order; a
+    channel whose messages all failed to be analysed is not among the busiest (buffered or
+    written alike)."""
+    store = make_store(FLUSH_INTERVAL="60")
+    channels = [f"C0CANAL{n:02d}" for n in range(12)]
+    store.record([obs("neutral", channel=channel) for channel in reversed(channels)]
+                 + [Observation(T, "C0FALHAS", DAY.isoformat(), DROPPED, {})] * 3)
+    for instance in (store, make_store()):
+        top = instance.top_channels(T, DAY, DAY)
+        assert [a.channel_id for a in top] == channels[:10]
+        assert "C0FALHAS" not in [a.channel_id for a in instance.top_channels(T, DAY, DAY, limit=20)]
+        store.flush()
 
 
 def test_pause_and_digest_switches(make_store):
@@ -450,13 +479,14 @@ def test_forget_team_deletes_one_workspace_and_nothing_else(make_store):
     store = make_store(FLUSH_INTERVAL="60")
     fill_team(store, "T0AAA")
     fill_team(store, "T0BBB")
-    store.record([obs("neutral", team="T0AAA"), obs("neutral", team="T0BBB")])  # buffered only
+    store.record([obs("neutral", team="T0AAA"), obs("neutral", team="T0AAA", channel="C0OUTRO"),
+                  obs("neutral", team="T0BBB")])  # buffered only
     before_b = team_view(store, "T0BBB")
     assert before_b["top"] == [(C, 2), ("C0OUTRO", 1)] and before_b["paused"]
     assert before_b["votes"] == 1
 
     deleted = store.forget_team("T0AAA")
-    assert deleted["buffered_messages"] == 1
+    assert deleted["buffered_messages"] == 2  # of two channels
     assert deleted["channels"] >= 2 and deleted["claims"] == 2 and deleted["threads"] >= 1
     store.flush()
     for instance in (store, make_store()):

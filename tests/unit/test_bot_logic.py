@@ -9,6 +9,7 @@ import pytest
 from bot.classify import views
 from bot.command import SubcommandHelp, help_message, parse_command
 from bot.home.views import home_view
+from bot.counting.counter import RetryPolicy
 from bot.counting.model import analysable, countable, message_day
 from service.labels import Classification
 
@@ -119,3 +120,12 @@ def test_a_message_an_app_posts_on_a_persons_behalf_is_not_counted():
     channel's mood does not count it."""
     assert countable(_event(app_id="A0INTEGRATION"), bot_user_id="UBOT") is False
     assert countable(_event(), bot_user_id="UBOT") is True
+
+
+def test_the_counter_retries_after_0_5_s_doubling_up_to_10_s():
+    """While the model or the store does not answer, the counter waits 0.5 s after the first
+    failure, then 1 s, 2 s, 4 s, 8 s, and 10 s from then on (README, "An acked message is a
+    promise": "0.5 s doubling up to 10 s")."""
+    policy = RetryPolicy()
+    assert [policy.delay(failures) for failures in range(1, 8)] == [0.5, 1, 2, 4, 8, 10, 10]
+    assert RetryPolicy(first_s=0.05, max_s=0.2).delay(3) == 0.2

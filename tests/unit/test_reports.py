@@ -10,8 +10,10 @@ import pytest
 from bot.counting.model import Tally
 from bot.reports.chart import mood_chart_png
 from bot.reports.model import (
-    PeriodError, apportion, build_report, iso_week, last_week, mood_index, parse_period, shares,
+    PeriodError, apportion, build_report, iso_week, last_week, mood_index, parse_period,
+    report_range, shares,
 )
+from bot.reports.export import to_csv
 from bot.reports.views import (
     OFF_WORDS, ON_WORDS, day_line, digest_message, digest_status_message, emoji_bar,
     parse_share_value, render_blocks, render_text, week_pt,
@@ -310,3 +312,55 @@ def test_a_volume_change_half_way_between_two_percents_rounds_away_from_zero():
     down = build_report("T1", "C1", parse_period("hoje"), TODAY,
                         {"2026-11-19": counts(8, 0, 0), "2026-11-20": counts(7, 0, 0)})
     assert (up.volume_change_pct, down.volume_change_pct) == (13, -13)
+
+
+def test_labels_missing_from_a_days_counts_count_as_none_of_them():
+    """A day stored with only some labels (``{"positive": 2}``) has none of the others: its
+    shares, bar, mood index and report show zeros for them, not one message each."""
+    assert shares({"positive": 2}) == counts(100, 0, 0)
+    assert shares({"positive": 1, "neutral": 1}) == counts(50, 50, 0)
+    assert emoji_bar({"negative": 3}) == "🟥" * 10
+    assert mood_index({"positive": 1}) == 100
+    assert mood_index({"positive": 1, "neutral": 1}) == 50
+    assert mood_index({"negative": 1, "neutral": 1}) == -50
+    report = build_report("T1", "C1", parse_period("hoje"), TODAY,
+                          {TODAY.isoformat(): {"neutral": 2}})
+    assert report.totals == counts(0, 2, 0) and report.mood_index == 0
+
+
+def test_a_share_tied_on_the_rounding_goes_to_the_label_with_more_messages():
+    """1 positive and 199 neutral are 0.5% and 99.5%: the neutral messages, the many, show
+    100%, as the one positive message alone cannot be worth a whole point more than them."""
+    assert shares(counts(1, 199, 0)) == counts(0, 100, 0)
+    assert shares(counts(0, 199, 1)) == counts(0, 100, 0)
+    assert shares(counts(0, 1, 199)) == counts(0, 0, 100)
+
+
+def test_only_the_periods_own_first_and_last_days_add_their_unanalysed_messages():
+    """Messages that could not be analysed on the period's first and last days are reported;
+    a day of plain counts (no record of failures) adds none."""
+    first, last, plain = Tally(), Tally(), counts(2, 0, 0)
+    first.dropped, last.dropped = 1, 2
+    report = build_report("T", "C", parse_period("7d"), TODAY,
+                          {"2026-11-14": first, "2026-11-20": last, "2026-11-17": plain})
+    assert report.dropped == 3
+    assert build_report("T", "C", parse_period("7d"), TODAY, {"2026-11-17": plain}).dropped == 0
+
+
+def test_a_report_reads_its_period_and_the_whole_period_before():
+    """A 7-day report to Friday 20 reads from Saturday 7 (the 7 days before included)."""
+    assert report_range(parse_period("7d"), TODAY) == (dt.date(2026, 11, 7), TODAY)
+    assert report_range(parse_period("hoje"), TODAY) == (dt.date(2026, 11, 19), TODAY)
+
+
+def test_the_export_names_team_channel_dates_every_day_and_totals():
+    """``python -m bot report`` prints these fields (JSON) or these rows (CSV)."""
+    report = build_report("T1", "C1", parse_period("hoje"), TODAY,
+                          {"2026-11-20": counts(3, 1, 0), "2026-11-19": counts(0, 0, 5)})
+    assert report.to_dict() == {
+        "team": "T1", "channel": "C1", "start": "2026-11-20", "end": "2026-11-20",
+        "days": [{"date": "2026-11-20", "positive": 3, "neutral": 1, "negative": 0}],
+        "totals": {"positive": 3, "neutral": 1, "negative": 0}, "mood_index": 75,
+    }
+    assert to_csv(report.to_dict()) == ("date,positive,neutral,negative,total\n"
+                                        "2026-11-20,3,1,0,4\ntotal,3,1,0,4\n")

@@ -1,8 +1,9 @@
 """Slack markup to model input (the clean-up shared by the service and the bot)."""
 
+import emoji
 import pytest
 
-from service.text import clean_text, model_input
+from service.text import _emoji_names, clean_text, model_input
 
 
 @pytest.mark.parametrize("raw, clean", [
@@ -56,3 +57,33 @@ def test_model_input_is_valid_unicode():
     assert model_input("bom \udfff dia") == "bom \ufffd dia"
     assert model_input("```\ud800```") == "```\ufffd```"
     assert model_input("\ud83d\ude00 ótimo") == "😀 ótimo"
+
+
+def test_numeric_character_references_become_their_characters():
+    """``&#128512;`` is 😀 (leading zeros too); a 7-digit code point is kept; 8 digits or more
+    are past Unicode and become U+FFFD, as ``html.unescape`` would, even for thousands of digits."""
+    assert clean_text("oi &#128512; &#0000128512;") == "oi 😀 😀"
+    assert clean_text("a &#1000000; b") == "a \U000f4240 b"
+    assert clean_text("a &#12345678; b") == "a \ufffd b"
+    assert clean_text("a &#" + "9" * 5000 + "; b") == "a \ufffd b"
+
+
+def test_every_shortcode_becomes_the_emoji_the_emoji_package_gives_it():
+    """The shortcode table (built once for speed) answers as ``emoji.emojize(code,
+    language="alias")`` does, for English names and aliases alike; made-up names stay as typed.
+    The table is built here again, since the module's copy was built at import."""
+    names = _emoji_names()
+    sample = list(emoji.EMOJI_DATA.items())[::20]
+    codes = {code for _, data in sample for code in (data.get("en"), *data.get("alias", ())) if code}
+    assert len(codes) > 250
+    for code in sorted(codes):
+        assert names.get(code, code) == emoji.emojize(code, language="alias"), code
+    assert names[":grinning_face:"] == names[":grinning:"] == "😀"
+    assert ":naoexiste:" not in names
+
+
+def test_other_slack_commands_such_as_dates_are_dropped():
+    """``<!date^...|18 fev>`` and other ``<!...>`` markup leave nothing of themselves behind."""
+    assert clean_text("reunião <!date^1392734382^{date_short}|18 fev> cancelada") == \
+        "reunião cancelada"
+    assert clean_text("<!desconhecido>ok") == "ok"
