@@ -107,9 +107,14 @@ def test_bot_token_rotation_and_the_latest_installation_wins(store):
     # A bot-only save (Bolt's token rotation of a bot token) is seen through find_installation.
     rotated = store.find_bot(enterprise_id="E111", team_id="T111")
     rotated.bot_token, rotated.bot_refresh_token = "xoxe.xoxb-1-rotated", "xoxe-1-rotated"
+    rotated.bot_token_expires_at = bot.bot_token_expires_at + 43200
     store.save_bot(rotated)
-    assert store.find_installation(enterprise_id="E111", team_id="T111").bot_token == \
-        "xoxe.xoxb-1-rotated"
+    # All of the rotated token: with the old refresh token, the next refresh would fail.
+    found = store.find_installation(enterprise_id="E111", team_id="T111")
+    assert (found.bot_token, found.bot_refresh_token, found.bot_token_expires_at) == \
+        ("xoxe.xoxb-1-rotated", "xoxe-1-rotated", bot.bot_token_expires_at + 43200)
+    assert (found.bot_id, found.bot_user_id, found.bot_scopes) == \
+        (bot.bot_id, bot.bot_user_id, bot.bot_scopes)
 
     store.save(installation(user="U333", token="xoxb-reinstalled", user_token="xoxp-333"))
     latest = store.find_installation(enterprise_id="E111", team_id="T111")

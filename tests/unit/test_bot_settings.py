@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Callable
+
 import pytest
 
 from bot.settings import BotSettings
-from service.settings import SettingsError
+from bot.store.settings import StoreSettings
+from service.logs import LogSettings
+from service.settings import EnvReader, ServiceSettings, SettingsError
 
 TOKEN = "xoxb-111-222-secretvalue"
 SECRET = "abc123signingsecretvalue"
@@ -126,3 +132,74 @@ def test_repr_masks_the_oauth_secrets():
     shown = repr(BotSettings.from_env({**OAUTH, "SLACK_STATE_SECRET": "z" * 40}))
     assert "client-secret-value-42" not in shown and "z" * 40 not in shown
     assert "1111.2222" in shown
+
+
+# -- the README's Configuration table says what the code does --------------------------------
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def log_settings(environ: dict[str, str]) -> LogSettings:
+    """``LOG_LEVEL`` and ``LOG_FORMAT`` as both roles read them."""
+    env = EnvReader(environ)
+    settings = LogSettings.read(env)
+    env.check()
+    return settings
+
+
+Reader = Callable[[dict[str, str]], object]
+READERS: dict[str, tuple[Reader, ...]] = {  # what each role reads its variables with
+    "bot": (BotSettings.from_env, StoreSettings.from_env, log_settings),
+    "service": (ServiceSettings.from_env, log_settings),
+}
+REQUIRED = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
+# Read by google-auth and our metadata client, not by a settings object.
+READ_ELSEWHERE = {"GCE_METADATA_HOST"}
+
+
+def documented_defaults() -> list[tuple[str, str, str]]:
+    """(variable, role, default) of every Configuration row of the bot or the service whose default
+    is one literal value (optionally with a remark in parentheses, or one value per role)."""
+    table = README.read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1]
+    table = table.split("\n## ", 1)[0]
+    rows = []
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or not re.fullmatch(r"`[A-Z_]+`", cells[0]):
+            continue
+        roles = {role.strip() for role in cells[2].split(",")}
+        for role in sorted(roles & {"bot", "service"}):
+            per_role = re.search(rf"`([^`]+)`(?: \([^)]*\))? {role}\b", cells[1])
+            single = re.fullmatch(r"`([^`]+)`(?: \([^)]*\))?", cells[1])
+            if per_role or single:
+                rows.append((cells[0].strip("`"), role, (per_role or single).group(1)))
+    return rows
+
+
+def read_all(role: str, environ: dict[str, str]) -> list[object]:
+    """Every settings object ``role`` reads from ``environ``, or the SettingsError it raises."""
+    results: list[object] = []
+    for read in READERS[role]:
+        try:
+            results.append(read(environ))
+        except SettingsError as exc:
+            results.append(f"SettingsError: {exc}")
+    return results
+
+
+def test_every_documented_default_is_the_one_the_code_uses():
+    """Setting a variable to the default the README's Configuration table gives it changes no
+    setting: an operator who copies the table gets what they get with the variable unset."""
+    rows = documented_defaults()
+    assert len(rows) >= 30, "the Configuration table could not be read"
+    for variable, role, default in rows:
+        assert read_all(role, REQUIRED | {variable: default}) == read_all(role, REQUIRED), \
+            f"{variable}: the README's default {default!r} is not the {role}'s"
+
+
+def test_every_variable_with_a_documented_default_is_read_by_a_settings_object():
+    """Each of those variables is really read (an odd value changes a setting or is refused),
+    so the check above compares something."""
+    for variable, role, _ in documented_defaults():
+        if variable not in READ_ELSEWHERE:
+            assert read_all(role, REQUIRED | {variable: "☃-42"}) != read_all(role, REQUIRED), \
+                f"the {role} never reads {variable}"
