@@ -22,7 +22,8 @@ from starlette.routing import BaseRoute
 
 from bot.classify.port import Classifier
 from bot.command import Subcommand
-from bot.counting.counter import BacklogLimits, MessageCounter
+from bot.counting.counter import MessageCounter
+from bot.counting.limits import BacklogLimits
 from bot.deps import Deps, today_in
 from bot.executors import BoundedExecutor
 from bot.home.usecases import HomeSections, combine

@@ -13,6 +13,7 @@ from typing import Mapping
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.counting.limits import BATCH_SIZE, BATCH_WAIT_MS, DEFAULT_LIMITS, LISTENER_WORKERS
 from service.logs import LogSettings
 from service.settings import EnvReader, ModelSettings
 
@@ -183,16 +184,16 @@ class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, 
     host: str = "127.0.0.1"
     port: int = 3000
     timezone: str = "America/Sao_Paulo"
-    message_batch_size: int = 64
-    message_batch_wait_ms: float = 500.0
+    message_batch_size: int = BATCH_SIZE
+    message_batch_wait_ms: float = BATCH_WAIT_MS
     digest_secret: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    backlog_max_messages: int = 20_000
-    backlog_max_bytes: int = 32 * 1024 * 1024
-    backlog_max_age_s: float = 600.0
+    backlog_max_messages: int = DEFAULT_LIMITS.max_messages
+    backlog_max_bytes: int = DEFAULT_LIMITS.max_bytes
+    backlog_max_age_s: float = DEFAULT_LIMITS.max_age_s
     user_workers: int = 8
     user_queue: int = 64
-    listener_workers: int = 2
+    listener_workers: int = LISTENER_WORKERS
     shutdown_deadline_s: float = 8.0
     logs: LogSettings = LogSettings()
     model: ModelSettings = ModelSettings()
@@ -241,18 +242,20 @@ class BotSettings:  # pylint: disable=too-many-instance-attributes  # one flat, 
             host=env.text("HOST", "127.0.0.1"),
             port=env.integer("PORT", 3000, 1, 65535),
             timezone=_timezone(env, "TIMEZONE", "America/Sao_Paulo"),
-            message_batch_size=env.integer("MESSAGE_BATCH_SIZE", 64, 1, 64),
-            message_batch_wait_ms=env.number("MESSAGE_BATCH_WAIT_MS", 500.0, 0.0, 60_000.0),
+            message_batch_size=env.integer("MESSAGE_BATCH_SIZE", BATCH_SIZE, 1, 64),
+            message_batch_wait_ms=env.number("MESSAGE_BATCH_WAIT_MS", BATCH_WAIT_MS, 0.0, 60_000.0),
             digest_secret=_digest_secret(env),
             max_body_bytes=env.integer("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES,
                                        MIN_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES),
-            backlog_max_messages=env.integer("MESSAGE_BACKLOG_MAX", 20_000, 1, 1_000_000),
-            backlog_max_bytes=env.integer("MESSAGE_BACKLOG_MAX_BYTES", 32 * 1024 * 1024,
+            backlog_max_messages=env.integer("MESSAGE_BACKLOG_MAX", DEFAULT_LIMITS.max_messages,
+                                             1, 1_000_000),
+            backlog_max_bytes=env.integer("MESSAGE_BACKLOG_MAX_BYTES", DEFAULT_LIMITS.max_bytes,
                                           64 * 1024, 1024 * 1024 * 1024),
-            backlog_max_age_s=env.number("MESSAGE_BACKLOG_MAX_AGE", 600.0, 1.0, 86_400.0),
+            backlog_max_age_s=env.number("MESSAGE_BACKLOG_MAX_AGE", DEFAULT_LIMITS.max_age_s,
+                                          1.0, 86_400.0),
             user_workers=env.integer("USER_WORKERS", 8, 1, 256),
             user_queue=env.integer("USER_QUEUE", 64, 0, 10_000),
-            listener_workers=env.integer("MODERATION_WORKERS", 2, 1, 64),
+            listener_workers=env.integer("MODERATION_WORKERS", LISTENER_WORKERS, 1, 64),
             shutdown_deadline_s=env.number("SHUTDOWN_DEADLINE", 8.0, 0.5, 3600.0),
             logs=LogSettings.read(env),
             model=ModelSettings.read(env),

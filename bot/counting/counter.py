@@ -29,6 +29,7 @@ from typing import Callable, Protocol, Sequence
 
 from bot.classify.clients import MAX_TEXT_CHARS, ModelUnavailableError
 from bot.classify.port import Classifier
+from bot.counting.limits import BATCH_SIZE, BATCH_WAIT_MS, LISTENER_WORKERS, BacklogLimits
 from bot.counting.model import DROPPED, Observation, PendingMessage
 from bot.executors import BoundedExecutor
 from bot.ids import valid_id
@@ -52,20 +53,6 @@ LISTENER_QUEUE = 256  # recorded batches waiting for moderation; past that, mode
 
 class CounterStore(TallyStore, ChannelSwitches, Claims, Protocol):
     """What counting needs: tallies, the channels' pause switch, the event claims."""
-
-
-@dataclass(frozen=True)
-class BacklogLimits:
-    """How much may wait in memory before new messages are refused (Slack then redelivers).
-
-    The defaults absorb a model outage of 60 s at 30 messages/s (1,800 messages, well under a
-    megabyte of typical text) many times over, and cap the worst case (40,000-character texts)
-    at ``max_bytes`` of text.
-    """
-
-    max_messages: int = 20_000  # MESSAGE_BACKLOG_MAX
-    max_bytes: int = 32 * 1024 * 1024  # MESSAGE_BACKLOG_MAX_BYTES: UTF-8 bytes of the texts
-    max_age_s: float = 600.0  # MESSAGE_BACKLOG_MAX_AGE: refuse while the oldest is older
 
 
 @dataclass(frozen=True)
@@ -99,10 +86,10 @@ _Classified = tuple[_Waiting, Classification, str]
 class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one worker's state
     """Batches channel messages for the classifier and records the results in the store."""
 
-    def __init__(self, classifier: Classifier, store: CounterStore, batch_size: int = 64,
-                 wait_ms: float = 500.0, *, limits: BacklogLimits = BacklogLimits(),
+    def __init__(self, classifier: Classifier, store: CounterStore, batch_size: int = BATCH_SIZE,
+                 wait_ms: float = BATCH_WAIT_MS, *, limits: BacklogLimits = BacklogLimits(),
                  retry: RetryPolicy = RetryPolicy(), metrics: BotMetrics | None = None,
-                 listener_workers: int = 2):
+                 listener_workers: int = LISTENER_WORKERS):
         self._classifier = classifier
         self._store = store
         self._batch_size = batch_size
@@ -388,7 +375,11 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
                                     label=result.label, scores=dict(result.scores),
                                     model=model)
                         for item, result, model in classified]
-        if not self._write(observations, "count"):
+        refused = self._write(observations)
+        if refused is not None:  # acked, then lost to the store: said in the dropped count
+            with self._cond:
+                self.dropped += len(observations)
+            self.metrics.dropped.labels(refused).inc(len(observations))
             return
         with self._cond:
             self.counted += len(classified)
@@ -421,14 +412,15 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
             self.dropped += len(items)
         self.metrics.dropped.labels(reason).inc(len(items))
         self._write([Observation(team_id=item.message.team_id, channel_id=item.message.channel_id,
-                                 day=item.message.day, label=DROPPED, scores={})
-                     for item in items], "dropped")
+                                 day=item.message.day, label=DROPPED)
+                     for item in items])
 
-    def _write(self, observations: list[Observation], what: str) -> bool:
-        """``store.record`` (buffered in memory, flushed with retries); False when refused."""
+    def _write(self, observations: list[Observation]) -> str | None:
+        """``store.record`` (buffered in memory, flushed with retries): None once the store took
+        them, else why it refused them (``store_closed``, ``store_error``; counted)."""
         try:
             self._store.record(observations)
-            return True
+            return None
         except StoreClosedError:
             reason = "store_closed"
         except Exception as exc:  # pylint: disable=broad-exception-caught  # the worker must survive
@@ -436,11 +428,7 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
             log.error("store.record failed for %d observations: %s", len(observations),
                       exc.__class__.__name__)
         self.metrics.store_errors.labels("record").inc()
-        if what == "count":
-            with self._cond:
-                self.dropped += len(observations)
-            self.metrics.dropped.labels(reason).inc(len(observations))
-        return False
+        return reason
 
     def _skip(self, reason: str) -> None:
         with self._cond:

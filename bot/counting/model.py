@@ -85,7 +85,7 @@ class Observation:
     channel_id: str
     day: str  # ISO date (YYYY-MM-DD) in the workspace's time zone
     label: str  # negative | neutral | positive | dropped
-    scores: dict[str, float]  # probability per label (empty when dropped)
+    scores: dict[str, float] = field(default_factory=dict)  # per label (none when dropped)
     model: str = ""  # the model version that classified it (``id@revision``; "" when dropped)
 
 

@@ -21,8 +21,9 @@ import uvicorn
 
 from bot.classify.clients import RemoteClassifier
 from bot.counting.counter import (
-    REFUSED_CLOSED, REFUSED_FULL, REFUSED_STALLED, BacklogLimits, MessageCounter, RetryPolicy,
+    REFUSED_CLOSED, REFUSED_FULL, REFUSED_STALLED, MessageCounter, RetryPolicy,
 )
+from bot.counting.limits import BacklogLimits
 from bot.counting.model import PendingMessage
 from bot.store.sqlite import SqliteStore
 from service.app import create_app
@@ -175,11 +176,14 @@ def test_a_text_the_model_refuses_fails_alone(store, lexicon):
             for n, text in enumerate(texts):
                 assert counter.offer(message(text, n=n)) is None
             wait_until(lambda: counter.counted + counter.dropped == 4, what="all handled")
+            assert counter.offer(message("\t", n=9)) is None  # another batch, another refusal
+            wait_until(lambda: counter.dropped == 2, what="the second refused text")
         finally:
             counter.close(timeout=5)
-    assert (counter.counted, counter.dropped) == (3, 1)
-    assert stored(store) == (3, 1)
-    assert sample(counter, "sentimento_bot_model_errors_total", kind="rejected_text") == 1
+    assert (counter.counted, counter.dropped) == (3, 2)
+    assert stored(store) == (3, 2)
+    assert sample(counter, "sentimento_bot_model_errors_total", kind="rejected_text") == 2
+    assert sample(counter, "sentimento_bot_messages_dropped_total", reason="rejected_text") == 2
 
 
 def test_close_counts_what_it_can_then_records_the_rest_as_dropped(store):
@@ -238,7 +242,10 @@ def test_a_store_that_refuses_a_write_does_not_stop_counting(store, lexicon):
             assert counter.offer(message(n=1), event_id="Ev0001") is None
             wait_until(lambda: sample(counter, "sentimento_bot_store_errors_total",
                                       operation="record") >= 1, what="a refused write")
-            assert counter.counted == 0
+            # Acked, then lost to the store: never silently, the dropped count says so.
+            assert (counter.counted, counter.dropped) == (0, 1)
+            assert sample(counter, "sentimento_bot_messages_dropped_total",
+                          reason="store_error") == 1
             with sqlite3.connect(store.path) as conn:
                 conn.execute("DROP TRIGGER refuse")
             other = PendingMessage(team_id=TEAM, channel_id="C0OUTRO", day=DAY, text=POSITIVE,
@@ -256,6 +263,7 @@ def test_a_failing_listener_does_not_stop_counting(store, lexicon):
     the batch stays counted, later batches are counted and the listeners still hear of them."""
     port = free_port()
     heard: list[int] = []
+    second: list[tuple[str, str]] = []  # (ts, label) the next listener heard
 
     def listener(messages, _results):
         heard.append(len(messages))
@@ -265,6 +273,8 @@ def test_a_failing_listener_does_not_stop_counting(store, lexicon):
     with model_service(port, lexicon):
         counter = counter_for(port, store)
         counter.add_listener(listener)
+        counter.add_listener(lambda messages, results: second.extend(
+            (item.ts, result.label) for item, result in zip(messages, results, strict=True)))
         try:
             assert counter.offer(message(n=1)) is None
             wait_until(lambda: counter.listened == 1, what="the first batch heard")
@@ -275,3 +285,80 @@ def test_a_failing_listener_does_not_stop_counting(store, lexicon):
             counter.close(timeout=5)
     assert heard == [1, 1] and counter.counted == 2
     assert stored(store) == (2, 0)
+    # The next listener heard both batches, each message with the label the store counted.
+    day = dt.date.fromisoformat(DAY)
+    assert store.daily_counts(TEAM, CHANNEL, day, day)[DAY].counts["positive"] == 2
+    assert second == [(message(n=1).ts, "positive"), (message(n=2).ts, "positive")]
+
+
+def test_while_the_model_is_down_the_counter_waits_between_attempts(store):
+    """A model outage is not hammered: after each failed attempt the counter waits (here 0.05 s
+    doubling up to 0.2 s), so a second of outage sees a handful of attempts, not hundreds."""
+    counter = counter_for(free_port(), store)  # nothing listens: each attempt fails at once
+    try:
+        assert counter.offer(message(n=1)) is None
+
+        def attempts() -> float:
+            return sample(counter, "sentimento_bot_model_errors_total", kind="unavailable")
+
+        wait_until(lambda: attempts() >= 3, what="three failed attempts")
+        before = attempts()
+        time.sleep(1.0)  # an upper bound: a slower machine only makes fewer attempts
+        assert attempts() - before <= 10
+        assert counter.depth() == 1 and counter.counted == 0
+    finally:
+        counter.close(timeout=0.2)
+
+
+def test_a_shutdown_while_the_model_hangs_drops_the_batch_and_empties_the_backlog(store):
+    """The model takes a request and never answers; the bot shuts down meanwhile. When the
+    request times out past the deadline the batch is recorded as dropped (reason shutdown),
+    and the backlog's gauges read empty: nothing waits, no bytes, no age."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        hung.settimeout(20)
+        counter = counter_for(hung.getsockname()[1], store)  # 2 s request timeout
+        for n in range(3):
+            assert counter.offer(message("éé", n=n)) is None
+        assert counter.size_bytes() == 12
+        connection, _ = hung.accept()  # the batch's request has been sent
+        with connection:
+            counter.close(timeout=0.3)
+    assert (counter.counted, counter.dropped) == (0, 3)
+    assert (counter.depth(), counter.size_bytes(), counter.oldest_age()) == (0, 0, 0.0)
+    assert sample(counter, "sentimento_bot_messages_dropped_total", reason="shutdown") == 3
+    assert stored(store) == (0, 3)
+
+
+def test_a_message_longer_than_the_models_limit_is_counted_on_its_first_40000_characters(
+        store, lexicon):
+    """Slack allows 40,000 characters, and a pasted log can be longer: the backlog keeps (and
+    weighs) only the first 40,000, which the model accepts, so the message is counted and not
+    dropped as a text the model refuses."""
+    port = free_port()
+    counter = counter_for(port, store)  # the model is not up yet: the message waits
+    try:
+        assert counter.offer(message("Adorei! " * 6_000, n=1)) is None  # 48,000 characters
+        assert counter.size_bytes() == 40_000
+        with model_service(port, lexicon):
+            wait_until(lambda: counter.counted == 1, timeout=20, what="the long message counted")
+    finally:
+        counter.close(timeout=5)
+    assert counter.dropped == 0 and stored(store) == (1, 0)
+
+
+@pytest.mark.parametrize("team, channel", [("T0COUNT", "não é id"), ("não é id", "C0COUNT")])
+def test_a_message_of_an_invalid_team_or_channel_id_is_refused_before_the_backlog(
+        store, team, channel):
+    """Either id invalid: ValueError naming them, and nothing enters the backlog, where it
+    could never be stored (the event handler skips such events before offering them)."""
+    counter = counter_for(free_port(), store)
+    try:
+        bad = PendingMessage(team_id=team, channel_id=channel, day=DAY, text=POSITIVE,
+                             ts="1732600000.000001")
+        with pytest.raises(ValueError, match="team_id/channel_id inválidos"):
+            counter.offer(bad)
+        assert counter.depth() == 0 and counter.size_bytes() == 0
+    finally:
+        counter.close(timeout=0.2)
