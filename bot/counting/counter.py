@@ -11,7 +11,10 @@ full (``max_messages``, ``max_bytes``) or stalled (its oldest message older than
 ``max_age_s``), :meth:`offer` refuses: the bot answers non-200 and Slack redelivers later.
 
 :meth:`close` stops taking messages, drains the backlog until a deadline, and records whatever
-is left as dropped (reason ``shutdown``). Listeners (moderation's thread watcher) run on their
+is left as dropped (reason ``shutdown``). A batch still stuck in a model or store call at the
+deadline is given up on: recorded as dropped, and not counted if its answer comes later, so a
+hung call never holds the shutdown past its deadline (the store's last flush needs that time).
+Listeners (moderation's thread watcher) run on their
 own bounded executor, so their store transactions and Slack calls never slow counting down.
 """
 
@@ -47,6 +50,7 @@ executor: ``listener(messages, results)``. Moderation watches threads this way."
 REFUSED_FULL = "full"  # max_messages or max_bytes reached
 REFUSED_STALLED = "stalled"  # the oldest waiting message is older than max_age_s
 REFUSED_CLOSED = "shutting_down"  # close() was called: another instance should take it
+COMMIT_WAIT_S = 0.5  # close(): longest wait for a batch being written before giving up on it
 CLAIM_WORKERS = 16  # concurrent pause checks and event claims within one batch
 LISTENER_QUEUE = 256  # recorded batches waiting for moderation; past that, moderation skips them
 
@@ -105,6 +109,9 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
         self._cond = threading.Condition()
         self._accepting = True
         self._deadline: float | None = None  # set by close(): drain until then
+        # Held while the worker records a batch; close() takes it to give up on a stuck batch.
+        self._commit = threading.Lock()
+        self._abandoned = False  # close() gave up on the worker: it must not count anything
         self.counted = self.dropped = self.refused = self.skipped = 0
         self.listened = 0  # counted messages whose listeners have all run
         self._listeners: list[Classified] = []
@@ -186,18 +193,47 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
         with self._cond:
             self._accepting = False
 
-    def close(self, timeout: float = 30.0) -> None:
+    def close(self, timeout: float) -> None:
         """Stop accepting, count what waits until ``timeout`` seconds from now, record what
-        could not be counted as dropped (``shutdown``), then let the listeners finish."""
+        could not be counted as dropped (``shutdown``), then let the listeners finish. Returns
+        at the deadline even when the worker is stuck in a model or store call (its batch is
+        then recorded as dropped, see :meth:`_abandon`)."""
         started = self._clock()
         with self._cond:
             self._accepting = False
             if self._deadline is None:
                 self._deadline = started + timeout
+            deadline = self._deadline
             self._cond.notify_all()
-        self._thread.join(timeout + 5.0)
-        self._claims.shutdown(wait=True)
+        self._thread.join(max(0.0, deadline - self._clock()))
+        stuck = self._thread.is_alive() and self._abandon()
+        # A stuck worker may still wait on a claim: never wait for it past the deadline.
+        self._claims.shutdown(wait=not stuck, cancel_futures=stuck)
         self._listener_pool.shutdown(wait=True)
+
+    def _abandon(self) -> bool:
+        """The deadline passed with the worker inside a call: record its batch and whatever
+        waits as dropped (``shutdown``), and make sure the worker counts none of it when its
+        call returns. False when the worker is writing its batch right now (it then counts it
+        itself: the write goes to the store's in-memory buffer)."""
+        # pylint: disable-next=consider-using-with  # a bounded wait, which `with` cannot do
+        if not self._commit.acquire(timeout=COMMIT_WAIT_S):
+            return False
+        try:
+            with self._cond:
+                self._abandoned = True
+                items = self._in_flight + list(self._backlog)
+                self._in_flight = []
+                self._backlog.clear()
+                self._count -= len(items)
+                self._bytes -= sum(item.size for item in items)
+            if items:
+                log.error("%d acked channel messages were still in a model or store call at "
+                          "the shutdown deadline: recorded as dropped", len(items))
+                self._record_dropped(items, "shutdown")
+            return True
+        finally:
+            self._commit.release()
 
     # -- the worker ------------------------------------------------------------------------
     def _run(self) -> None:
@@ -207,7 +243,8 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
             if batch is None:
                 return
             retry = self._process(batch)
-            self._finish(batch, retry)
+            if not self._finish(batch, retry):
+                return  # close() gave up on this batch and recorded it
             if not retry:
                 failures = 0
                 continue
@@ -239,15 +276,19 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
             self._in_flight = batch
             return batch
 
-    def _finish(self, batch: list[_Waiting], retry: list[_Waiting]) -> None:
-        """The batch is handled: what must be retried goes back to the front, the rest leaves."""
+    def _finish(self, batch: list[_Waiting], retry: list[_Waiting]) -> bool:
+        """The batch is handled: what must be retried goes back to the front, the rest leaves.
+        False when close() gave up on it meanwhile (it is accounted for already)."""
         kept = {id(item) for item in retry}
         done = [item for item in batch if id(item) not in kept]
         with self._cond:
+            if self._abandoned:
+                return False
             self._backlog.extendleft(reversed(retry))
             self._in_flight = []
             self._count -= len(done)
             self._bytes -= sum(item.size for item in done)
+        return True
 
     def _pause(self, seconds: float) -> None:
         """Wait before the next attempt; a close() meanwhile ends the wait at once (one more
@@ -290,9 +331,13 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
         if not ready:
             return retry
         classified, rejected, unavailable = self._classify(ready)
-        self._record(classified)
-        if rejected:
-            self._record_dropped(rejected, "rejected_text")
+        with self._commit:
+            if self._abandoned:  # close() recorded this batch as dropped at its deadline
+                log.warning("a batch given up on at shutdown was answered late: not counted")
+                return []
+            self._record(classified)
+            if rejected:
+                self._record_dropped(rejected, "rejected_text")
         return unavailable + retry
 
     def _admit_all(self, batch: list[_Waiting]) -> tuple[list[_Waiting], list[_Waiting]]:

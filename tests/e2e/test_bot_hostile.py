@@ -154,7 +154,7 @@ def hostile(lexicon_classifier):
     with TestClient(asgi, raise_server_exceptions=False) as client:
         yield HostileBot(client, slack, rejections, payload_rejections, recorder)
     time.sleep(0.3)  # lazy listeners still running
-    counter.close()
+    counter.close(timeout=30)
     store.close()
     slack.close()
     logging.getLogger().removeHandler(recorder)

@@ -8,6 +8,8 @@ limits (the bot then answers non-200 and Slack redelivers); a text the model ref
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import socket
 import sqlite3
 import threading
@@ -310,25 +312,125 @@ def test_while_the_model_is_down_the_counter_waits_between_attempts(store):
         counter.close(timeout=0.2)
 
 
-def test_a_shutdown_while_the_model_hangs_drops_the_batch_and_empties_the_backlog(store):
-    """The model takes a request and never answers; the bot shuts down meanwhile. When the
-    request times out past the deadline the batch is recorded as dropped (reason shutdown),
-    and the backlog's gauges read empty: nothing waits, no bytes, no age."""
+def test_a_shutdown_gives_up_at_its_deadline_on_a_batch_stuck_in_a_model_call(store, caplog):
+    """The model takes the batch's request and does not answer within the shutdown deadline:
+    close() returns at the deadline (the store's last flush needs the rest of the time), with
+    the batch recorded as dropped (reason shutdown) and the backlog's gauges empty. When the
+    answer comes later, it is not counted: each message is in the store exactly once."""
+    caplog.set_level(logging.WARNING, logger="bot.counting.counter")
     with socket.socket() as hung:
         hung.bind(("127.0.0.1", 0))
         hung.listen(8)
         hung.settimeout(20)
-        counter = counter_for(hung.getsockname()[1], store)  # 2 s request timeout
+        classifier = RemoteClassifier(f"http://127.0.0.1:{hung.getsockname()[1]}", timeout=60.0,
+                                      retries=0)
+        counter = MessageCounter(classifier, store, batch_size=8, wait_ms=10, retry=FAST_RETRY)
         for n in range(3):
             assert counter.offer(message("éé", n=n)) is None
         assert counter.size_bytes() == 12
         connection, _ = hung.accept()  # the batch's request has been sent
         with connection:
+            started = time.monotonic()
             counter.close(timeout=0.3)
+            assert time.monotonic() - started < 20  # not the model call's 60 s
+            assert (counter.counted, counter.dropped) == (0, 3)
+            assert (counter.depth(), counter.size_bytes(), counter.oldest_age()) == (0, 0, 0.0)
+            assert sample(counter, "sentimento_bot_messages_dropped_total", reason="shutdown") == 3
+            assert stored(store) == (0, 3)
+
+            connection.recv(65536)
+            answer = json.dumps({"model": "late", "backend": "lexicon", "results": [
+                {"label": "positive", "score": 0.9,
+                 "scores": {"negative": 0.05, "neutral": 0.05, "positive": 0.9}}] * 3}).encode()
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer))
+            wait_until(lambda: "answered late" in caplog.text, what="the late answer")
     assert (counter.counted, counter.dropped) == (0, 3)
-    assert (counter.depth(), counter.size_bytes(), counter.oldest_age()) == (0, 0, 0.0)
-    assert sample(counter, "sentimento_bot_messages_dropped_total", reason="shutdown") == 3
     assert stored(store) == (0, 3)
+
+
+def test_close_alone_refuses_new_messages(store):
+    """close() without stop_accepting() first: a message offered afterwards is refused (the bot
+    answers non-200 and Slack redelivers it to an instance that is not stopping)."""
+    counter = counter_for(free_port(), store)
+    counter.close(timeout=0.2)
+    assert counter.offer(message(n=1)) == REFUSED_CLOSED
+    assert counter.depth() == 0
+
+
+def test_a_shutdown_keeps_counting_until_its_deadline(store, lexicon):
+    """Messages wait while the model is down; the bot starts shutting down just as the model
+    comes back: they are counted before the deadline, none is dropped."""
+    port = free_port()
+    counter = counter_for(port, store)
+    for n in range(3):
+        assert counter.offer(message(n=n)) is None
+    wait_until(lambda: sample(counter, "sentimento_bot_model_errors_total",
+                              kind="unavailable") >= 1, what="a failed attempt")
+    with model_service(port, lexicon):
+        counter.close(timeout=15)
+    assert (counter.counted, counter.dropped) == (3, 0)
+    assert stored(store) == (3, 0)
+
+
+def test_close_returns_once_the_listeners_have_heard_every_counted_batch(store, lexicon):
+    """Moderation hears of the last batches before the process exits: close() waits for the
+    listeners still running."""
+    port = free_port()
+    heard: list[str] = []
+
+    def slow_listener(messages, _results):
+        time.sleep(0.5)
+        heard.extend(item.ts for item in messages)
+
+    with model_service(port, lexicon):
+        counter = counter_for(port, store)
+        counter.add_listener(slow_listener)
+        assert counter.offer(message(n=1)) is None
+        wait_until(lambda: counter.counted == 1, what="the message counted")
+        counter.close(timeout=5)
+    assert heard == [message(n=1).ts] and counter.listened == 1
+
+
+def test_a_second_model_outage_after_a_recovery_is_retried_too(store, lexicon):
+    """The model goes down, comes back, goes down again: messages of each outage wait and are
+    counted once it is back; counting never stops for good."""
+    port = free_port()
+    counter = counter_for(port, store)
+
+    def counted_once_the_model_is_back(expected: int) -> None:
+        wait_until(lambda: sample(counter, "sentimento_bot_model_errors_total",
+                                  kind="unavailable") >= expected, what="a failed attempt")
+        with model_service(port, lexicon):
+            wait_until(lambda: counter.counted == expected, timeout=20,
+                       what="the outage's message counted")
+
+    try:
+        for outage in (1, 2):
+            assert counter.offer(message(n=outage)) is None
+            counted_once_the_model_is_back(outage)
+    finally:
+        counter.close(timeout=5)
+    assert stored(store) == (2, 0)
+
+
+def test_a_batch_stuck_on_a_hung_model_call_makes_the_backlog_stalled(store):
+    """The only waiting message is in a model call that never answers (nothing left in the
+    queue behind it): its age still counts, so once it passes ``max_age_s`` new messages are
+    refused as stalled and Slack redelivers them later."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        hung.settimeout(20)
+        counter = counter_for(hung.getsockname()[1], store, limits=BacklogLimits(max_age_s=0.2))
+        try:
+            assert counter.offer(message(n=1)) is None
+            connection, _ = hung.accept()  # the message is in flight, the queue is empty
+            with connection:
+                wait_until(lambda: counter.oldest_age() > 0.3, what="the batch in flight ages")
+                assert counter.offer(message(n=2)) == REFUSED_STALLED
+        finally:
+            counter.close(timeout=0.1)
 
 
 def test_a_message_longer_than_the_models_limit_is_counted_on_its_first_40000_characters(

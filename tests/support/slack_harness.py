@@ -694,7 +694,7 @@ class RunningBot:
         """Stop the server, then flush the message counter (and close a store made for it)."""
         self.sender.close()
         self.server.close()
-        self.counter.close()
+        self.counter.close(timeout=30)
         if self.store_dir is not None:
             self.store.close()
             shutil.rmtree(self.store_dir, ignore_errors=True)
