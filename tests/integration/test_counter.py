@@ -108,7 +108,8 @@ def test_messages_accepted_while_the_model_is_down_are_counted_once_it_is_back(s
     finally:
         counter.close(timeout=5)
     assert stored(store) == (20, 0)
-    assert counter.dropped == 0 and counter.depth() == 0
+    assert counter.dropped == 0
+    assert (counter.depth(), counter.size_bytes(), counter.oldest_age()) == (0, 0, 0.0)
 
 
 def test_a_redelivered_event_is_counted_once(store, lexicon):
@@ -464,3 +465,44 @@ def test_a_message_of_an_invalid_team_or_channel_id_is_refused_before_the_backlo
         assert counter.depth() == 0 and counter.size_bytes() == 0
     finally:
         counter.close(timeout=0.2)
+
+
+def batch_sizes_heard(store, port: int, offered: int, wait_ms: float) -> list[int]:
+    """Offer ``offered`` messages at once to a counter of batches of 8 that waits up to
+    ``wait_ms`` for a fuller batch; the sizes of the batches recorded, as a listener hears them
+    (within 20 s)."""
+    classifier = RemoteClassifier(f"http://127.0.0.1:{port}", timeout=5.0, retries=0)
+    counter = MessageCounter(classifier, store, batch_size=8, wait_ms=wait_ms, retry=FAST_RETRY)
+    sizes: list[int] = []
+    counter.add_listener(lambda messages, _results: sizes.append(len(messages)))
+    try:
+        for n in range(offered):
+            assert counter.offer(message(n=n)) is None
+        wait_until(lambda: counter.listened == offered, timeout=20, what="every batch heard")
+    finally:
+        counter.close(timeout=5)
+    return sizes
+
+
+def test_messages_arriving_within_the_batch_wait_go_to_the_model_together(store, lexicon):
+    """Five messages within ``MESSAGE_BATCH_WAIT_MS`` (here 1 s) make one model call, not five."""
+    port = free_port()
+    with model_service(port, lexicon):
+        assert batch_sizes_heard(store, port, offered=5, wait_ms=1_000) == [5]
+
+
+def test_a_full_batch_goes_to_the_model_without_waiting(store, lexicon):
+    """Eight messages fill a batch of 8: it goes to the model at once, not after the (here
+    60 s) wait for a fuller batch; a ninth goes in the next batch."""
+    port = free_port()
+    with model_service(port, lexicon):
+        counter = MessageCounter(RemoteClassifier(f"http://127.0.0.1:{port}", retries=0), store,
+                                 batch_size=8, wait_ms=60_000, retry=FAST_RETRY)
+        try:
+            for n in range(9):
+                assert counter.offer(message(n=n)) is None
+            wait_until(lambda: counter.counted == 8, timeout=20, what="the full batch counted")
+            assert counter.depth() == 1
+        finally:
+            counter.close(timeout=5)
+    assert (counter.counted, counter.dropped) == (9, 0)
