@@ -506,3 +506,40 @@ def test_a_full_batch_goes_to_the_model_without_waiting(store, lexicon):
         finally:
             counter.close(timeout=5)
     assert (counter.counted, counter.dropped) == (9, 0)
+
+
+def test_a_paused_channel_is_skipped_and_the_skip_is_counted(store, lexicon):
+    """``/sentimento pausar`` in a channel: its messages are acked but not counted (the skip is
+    counted in the metrics, reason paused); the other channels are counted as before."""
+    store.set_paused(TEAM, CHANNEL, True)
+    port = free_port()
+    with model_service(port, lexicon):
+        counter = counter_for(port, store)
+        try:
+            assert counter.offer(message(n=1), event_id="EvPAUSED") is None
+            other = PendingMessage(team_id=TEAM, channel_id="C0OUTRO", day=DAY, text=POSITIVE,
+                                   ts="1732600001.000001")
+            assert counter.offer(other, event_id="EvOTHER") is None
+            wait_until(lambda: counter.counted + counter.skipped == 2, what="both handled")
+        finally:
+            counter.close(timeout=5)
+    assert (counter.counted, counter.skipped) == (1, 1)
+    assert sample(counter, "sentimento_bot_messages_skipped_total", reason="paused") == 1
+    assert stored(store) == (0, 0)
+
+
+def test_the_same_event_id_in_two_workspaces_is_counted_in_each(store, lexicon):
+    """Event ids are unique per app, not across the workspaces that installed it: a claim is
+    the workspace's, so one workspace's event never hides another's."""
+    port = free_port()
+    with model_service(port, lexicon):
+        counter = counter_for(port, store)
+        try:
+            for team in ("T0AAAA", "T0BBBB"):
+                mine = PendingMessage(team_id=team, channel_id=CHANNEL, day=DAY, text=POSITIVE,
+                                      ts="1732600000.000001")
+                assert counter.offer(mine, event_id="Ev0SAME") is None
+            wait_until(lambda: counter.counted + counter.skipped == 2, what="both handled")
+        finally:
+            counter.close(timeout=5)
+    assert (counter.counted, counter.skipped) == (2, 0)
