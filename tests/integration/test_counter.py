@@ -23,7 +23,7 @@ import uvicorn
 
 from bot.classify.clients import RemoteClassifier
 from bot.counting.counter import (
-    REFUSED_CLOSED, REFUSED_FULL, REFUSED_STALLED, MessageCounter, RetryPolicy,
+    LISTENER_QUEUE, REFUSED_CLOSED, REFUSED_FULL, REFUSED_STALLED, MessageCounter, RetryPolicy,
 )
 from bot.counting.limits import BacklogLimits
 from bot.counting.model import PendingMessage
@@ -245,10 +245,13 @@ def test_a_store_that_refuses_a_write_does_not_stop_counting(store, lexicon):
             assert counter.offer(message(n=1), event_id="Ev0001") is None
             wait_until(lambda: sample(counter, "sentimento_bot_store_errors_total",
                                       operation="record") >= 1, what="a refused write")
+            assert counter.offer(message(n=2), event_id="Ev0002") is None
+            wait_until(lambda: sample(counter, "sentimento_bot_store_errors_total",
+                                      operation="record") >= 2, what="a second refused write")
             # Acked, then lost to the store: never silently, the dropped count says so.
-            assert (counter.counted, counter.dropped) == (0, 1)
+            assert (counter.counted, counter.dropped) == (0, 2)
             assert sample(counter, "sentimento_bot_messages_dropped_total",
-                          reason="store_error") == 1
+                          reason="store_error") == 2
             with sqlite3.connect(store.path) as conn:
                 conn.execute("DROP TRIGGER refuse")
             other = PendingMessage(team_id=TEAM, channel_id="C0OUTRO", day=DAY, text=POSITIVE,
@@ -543,3 +546,67 @@ def test_the_same_event_id_in_two_workspaces_is_counted_in_each(store, lexicon):
         finally:
             counter.close(timeout=5)
     assert (counter.counted, counter.skipped) == (2, 0)
+
+
+def test_the_model_version_that_classified_a_day_is_stored_with_its_counts(store, lexicon):
+    """Reports say when a channel's days were classified by another model: the version the
+    model service answered with is recorded with the day's counts."""
+    port = free_port()
+    with model_service(port, lexicon):
+        version = RemoteClassifier(f"http://127.0.0.1:{port}").classify_detailed([POSITIVE]).model
+        counter = counter_for(port, store)
+        try:
+            assert counter.offer(message(n=1)) is None
+            wait_until(lambda: counter.counted == 1, what="the message counted")
+        finally:
+            counter.close(timeout=5)
+    day = dt.date.fromisoformat(DAY)
+    assert version and store.daily_counts(TEAM, CHANNEL, day, day)[DAY].models == {version}
+
+
+def test_when_moderation_falls_behind_counting_goes_on(store, lexicon_classifier):
+    """The listeners (moderation) are stuck and their queue is full: batches are still counted,
+    the batches moderation had to skip are counted in the metrics, and once moderation is back
+    every batch counts as heard."""
+    release = threading.Event()
+    counter = MessageCounter(lexicon_classifier, store, batch_size=1, wait_ms=0,
+                             retry=FAST_RETRY, listener_workers=2)
+    counter.add_listener(lambda _messages, _results: release.wait(30))
+    total = 2 + LISTENER_QUEUE + 3  # two running, a full queue, three more
+    try:
+        for n in range(total):
+            assert counter.offer(message(n=n)) is None
+        wait_until(lambda: counter.counted == total, timeout=60, what="every message counted")
+        assert sample(counter, "sentimento_bot_listener_errors_total",
+                      where="listener_queue_full") == 3
+        assert counter.listened == 3  # the skipped batches: nothing more will hear them
+    finally:
+        release.set()
+        counter.close(timeout=10)
+    assert counter.listened == total
+    assert stored(store) == (total, 0)
+
+
+def test_a_shutdown_with_the_stores_write_lock_held_elsewhere_returns_at_its_deadline(tmp_path):
+    """Another process holds the SQLite write lock, so the event claim of a waiting message
+    hangs (up to the 30 s busy timeout) when the bot shuts down: close() still returns at its
+    deadline, the message recorded as dropped in the store's buffer, written at its close."""
+    store = SqliteStore(tmp_path / "locked.db", flush_interval=60)  # buffered, as in production
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # the write lock, until rollback
+        counter = counter_for(free_port(), store)
+        assert counter.offer(message(n=1), event_id="Ev0LOCKED") is None
+        started = time.monotonic()
+        counter.close(timeout=0.3)
+        assert time.monotonic() - started < 20  # not the claim's 30 s
+        assert (counter.counted, counter.dropped, counter.depth()) == (0, 1, 0)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    store.close()
+    reopened = SqliteStore(tmp_path / "locked.db", flush_interval=0)
+    try:
+        assert stored(reopened) == (0, 1)
+    finally:
+        reopened.close()
