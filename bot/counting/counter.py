@@ -4,18 +4,20 @@ retries, and one store record per batch.
 The promise: a message that :meth:`MessageCounter.offer` accepts (the bot then answers Slack
 200) is counted exactly once, whatever fails after. It waits in the backlog (its text in memory
 only: never written to disk, store or log) until the model and the store answer, retried with
-backoff; a channel paused meanwhile, or a redelivery already claimed by any instance, is skipped
-(counted as skipped). A text the model refuses is classified alone, so it never takes its batch
-down; if it fails alone it is recorded as *dropped* (reports say how many). When the backlog is
-full (``max_messages``, ``max_bytes``) or stalled (its oldest message older than
-``max_age_s``), :meth:`offer` refuses: the bot answers non-200 and Slack redelivers later.
+backoff. Before its first classification it is admitted once: a message of a paused channel, or
+a redelivery already claimed by any instance, is skipped (counted as skipped); an admitted
+message is counted even if its channel is paused while it waits. A text the model refuses is
+classified alone, so it never takes its batch down; if it fails alone it is recorded as
+*dropped* (reports say how many). When the backlog is full (``max_messages``, ``max_bytes``)
+or stalled (its oldest message older than ``max_age_s``), :meth:`offer` refuses: the bot
+answers non-200 and Slack redelivers later.
 
 :meth:`close` stops taking messages, drains the backlog until a deadline, and records whatever
 is left as dropped (reason ``shutdown``). A batch still stuck in a model or store call at the
 deadline is given up on: recorded as dropped, and not counted if its answer comes later, so a
 hung call never holds the shutdown past its deadline (the store's last flush needs that time).
-Listeners (moderation's thread watcher) run on their
-own bounded executor, so their store transactions and Slack calls never slow counting down.
+Listeners (moderation's thread watcher) run on their own bounded executor, so their store
+transactions and Slack calls never slow counting down.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ executor: ``listener(messages, results)``. Moderation watches threads this way."
 REFUSED_FULL = "full"  # max_messages or max_bytes reached
 REFUSED_STALLED = "stalled"  # the oldest waiting message is older than max_age_s
 REFUSED_CLOSED = "shutting_down"  # close() was called: another instance should take it
+JOIN_GRACE_S = 0.2  # close(): past the deadline, a worker that is not stuck records what is left
 COMMIT_WAIT_S = 0.5  # close(): longest wait for a batch being written before giving up on it
 CLAIM_WORKERS = 16  # concurrent pause checks and event claims within one batch
 LISTENER_QUEUE = 256  # recorded batches waiting for moderation; past that, moderation skips them
@@ -205,7 +208,7 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
                 self._deadline = started + timeout
             deadline = self._deadline
             self._cond.notify_all()
-        self._thread.join(max(0.0, deadline - self._clock()))
+        self._thread.join(max(0.0, deadline - self._clock()) + JOIN_GRACE_S)
         stuck = self._thread.is_alive() and self._abandon()
         # A stuck worker may still wait on a claim: never wait for it past the deadline.
         self._claims.shutdown(wait=not stuck, cancel_futures=stuck)
@@ -248,10 +251,7 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
             if not retry:
                 failures = 0
                 continue
-            if self._past_deadline():
-                self._drop_all("shutdown")
-                return
-            failures += 1
+            failures += 1  # past the deadline, the pause ends at once and nothing is retried
             self._pause(self._retry.delay(failures))
 
     def _take_batch(self) -> list[_Waiting] | None:
@@ -308,10 +308,6 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
 
     def _past_deadline(self) -> bool:
         return self._deadline is not None and self._clock() >= self._deadline
-
-    def _drop_all(self, reason: str) -> None:
-        with self._cond:
-            self._drop_locked(reason)
 
     def _drop_locked(self, reason: str) -> None:
         """Give up on everything waiting (the deadline passed): recorded as dropped."""

@@ -18,8 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import httpx
 import pytest
 import uvicorn
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.classify.clients import RemoteClassifier
 from bot.counting.counter import (
@@ -151,6 +153,7 @@ def test_the_backlog_refuses_at_its_byte_limit_exactly(store):
         assert counter.offer(message("ok")) is None  # exactly 10
         assert counter.offer(message("!")) == REFUSED_FULL  # 11
         assert counter.size_bytes() == 10
+        assert counter.refused == 2  # the shutdown log line says how many Slack redelivers
     finally:
         counter.close(timeout=0.2)
 
@@ -200,7 +203,8 @@ def test_close_counts_what_it_can_then_records_the_rest_as_dropped(store):
     assert counter.offer(message(n=9)) == REFUSED_CLOSED
     counter.close(timeout=0.5)
     assert time.monotonic() - started < 10
-    assert (counter.counted, counter.dropped) == (0, 3)
+    assert (counter.counted, counter.dropped, counter.refused) == (0, 3, 1)
+    assert (counter.depth(), counter.size_bytes(), counter.oldest_age()) == (0, 0, 0.0)
     assert stored(store) == (0, 3)
     assert sample(counter, "sentimento_bot_messages_dropped_total", reason="shutdown") == 3
 
@@ -470,28 +474,34 @@ def test_a_message_of_an_invalid_team_or_channel_id_is_refused_before_the_backlo
         counter.close(timeout=0.2)
 
 
-def batch_sizes_heard(store, port: int, offered: int, wait_ms: float) -> list[int]:
-    """Offer ``offered`` messages at once to a counter of batches of 8 that waits up to
-    ``wait_ms`` for a fuller batch; the sizes of the batches recorded, as a listener hears them
-    (within 20 s)."""
-    classifier = RemoteClassifier(f"http://127.0.0.1:{port}", timeout=5.0, retries=0)
-    counter = MessageCounter(classifier, store, batch_size=8, wait_ms=wait_ms, retry=FAST_RETRY)
-    sizes: list[int] = []
-    counter.add_listener(lambda messages, _results: sizes.append(len(messages)))
-    try:
-        for n in range(offered):
-            assert counter.offer(message(n=n)) is None
-        wait_until(lambda: counter.listened == offered, timeout=20, what="every batch heard")
-    finally:
-        counter.close(timeout=5)
-    return sizes
+def classify_requests(port: int) -> float:
+    """How many ``POST /v1/classify`` the model service on ``port`` has answered (its
+    ``/metrics``)."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples
+               if sample.name == "sentimento_http_requests_total"
+               and sample.labels.get("endpoint") == "/v1/classify")
 
 
 def test_messages_arriving_within_the_batch_wait_go_to_the_model_together(store, lexicon):
-    """Five messages within ``MESSAGE_BATCH_WAIT_MS`` (here 1 s) make one model call, not five."""
+    """A message, then four more 0.3 s later, all within ``MESSAGE_BATCH_WAIT_MS`` (here 2 s):
+    one model call for the five, not one per message."""
     port = free_port()
     with model_service(port, lexicon):
-        assert batch_sizes_heard(store, port, offered=5, wait_ms=1_000) == [5]
+        counter = MessageCounter(RemoteClassifier(f"http://127.0.0.1:{port}", retries=0), store,
+                                 batch_size=8, wait_ms=2_000, retry=FAST_RETRY)
+        sizes: list[int] = []
+        counter.add_listener(lambda messages, _results: sizes.append(len(messages)))
+        try:
+            assert counter.offer(message(n=0)) is None
+            time.sleep(0.3)  # the next ones arrive later, still within the wait
+            for n in range(1, 5):
+                assert counter.offer(message(n=n)) is None
+            wait_until(lambda: counter.listened == 5, timeout=20, what="the five counted")
+        finally:
+            counter.close(timeout=5)
+        assert sizes == [5] and classify_requests(port) == 1
 
 
 def test_a_full_batch_goes_to_the_model_without_waiting(store, lexicon):
@@ -550,10 +560,10 @@ def test_the_same_event_id_in_two_workspaces_is_counted_in_each(store, lexicon):
 
 def test_the_model_version_that_classified_a_day_is_stored_with_its_counts(store, lexicon):
     """Reports say when a channel's days were classified by another model: the version the
-    model service answered with is recorded with the day's counts."""
+    model service answered with is recorded with the day's counts, with the message's scores."""
     port = free_port()
     with model_service(port, lexicon):
-        version = RemoteClassifier(f"http://127.0.0.1:{port}").classify_detailed([POSITIVE]).model
+        verdicts = RemoteClassifier(f"http://127.0.0.1:{port}").classify_detailed([POSITIVE])
         counter = counter_for(port, store)
         try:
             assert counter.offer(message(n=1)) is None
@@ -561,7 +571,10 @@ def test_the_model_version_that_classified_a_day_is_stored_with_its_counts(store
         finally:
             counter.close(timeout=5)
     day = dt.date.fromisoformat(DAY)
-    assert version and store.daily_counts(TEAM, CHANNEL, day, day)[DAY].models == {version}
+    tally = store.daily_counts(TEAM, CHANNEL, day, day)[DAY]
+    assert verdicts.model and tally.models == {verdicts.model}
+    # and its scores, which the mood index is computed from
+    assert tally.score_sums == pytest.approx(verdicts.results[0].scores)
 
 
 def test_when_moderation_falls_behind_counting_goes_on(store, lexicon_classifier):
@@ -610,3 +623,39 @@ def test_a_shutdown_with_the_stores_write_lock_held_elsewhere_returns_at_its_dea
         assert stored(reopened) == (0, 1)
     finally:
         reopened.close()
+
+
+def test_a_message_admitted_before_its_channel_is_paused_is_still_counted(store, lexicon):
+    """A message arrives while the model is down and waits; meanwhile someone types
+    ``/sentimento pausar``: the pause applies to messages from then on, the waiting one (sent
+    before the pause) is counted once the model is back."""
+    port = free_port()
+    counter = counter_for(port, store)
+    try:
+        assert counter.offer(message(n=1), event_id="Ev0BEFORE") is None
+        wait_until(lambda: sample(counter, "sentimento_bot_model_errors_total",
+                                  kind="unavailable") >= 1, what="a failed attempt")
+        store.set_paused(TEAM, CHANNEL, True)
+        with model_service(port, lexicon):
+            wait_until(lambda: counter.counted == 1, timeout=20, what="the message counted")
+    finally:
+        counter.close(timeout=5)
+    assert counter.skipped == 0 and stored(store) == (1, 0)
+
+
+def test_messages_counted_after_the_store_closed_are_reported_dropped(store, lexicon):
+    """A message waits for the model; the store is closed (the process is stopping) by the time
+    the model answers: the message is not lost silently, the dropped count says why."""
+    port = free_port()
+    counter = counter_for(port, store)
+    try:
+        assert counter.offer(message(n=1)) is None
+        wait_until(lambda: sample(counter, "sentimento_bot_model_errors_total",
+                                  kind="unavailable") >= 1, what="a failed attempt")
+        store.close()
+        with model_service(port, lexicon):
+            wait_until(lambda: counter.dropped == 1, timeout=20, what="the message dropped")
+    finally:
+        counter.close(timeout=5)
+    assert counter.counted == 0
+    assert sample(counter, "sentimento_bot_messages_dropped_total", reason="store_closed") == 1
