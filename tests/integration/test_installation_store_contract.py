@@ -86,6 +86,9 @@ def test_org_wide_installation(store):
     assert store.find_bot(enterprise_id="EO111", team_id=None) is not None
     store.delete_bot(enterprise_id="EO111", team_id=None)
     assert store.find_bot(enterprise_id="EO111", team_id=None) is None
+    # The bot's token revoked alone: the user's installation is still found.
+    assert store.find_installation(enterprise_id="EO111", team_id=None,
+                                   user_id="UO111") is not None
     store.delete_all(enterprise_id="EO111", team_id=None)
     assert store.find_installation(enterprise_id="EO111", team_id=None) is None
 

@@ -201,3 +201,40 @@ def test_the_time_window_includes_a_message_exactly_window_minutes_old():
 def test_a_manual_flag_on_a_calm_thread_reports_no_negatives_over_no_time():
     """Flagging a thread with no strongly negative message: 0 messages over 0 s."""
     assert manual_flag(ThreadState(), NOW, RULE) == Flag(0, 0.0)
+
+
+def _rule(text: str) -> ModerationRule:
+    return parse_rule(text, RULE)
+
+
+@pytest.mark.parametrize("parse, typed, shown", [
+    (parse_channel, "#moderacao", "Não reconheci o canal “#moderacao”. Escreva `#canal` (escolha "
+     "o canal na lista que o Slack mostra ao digitar #)."),
+    (parse_group, "@mods", "Não reconheci o grupo “@mods”. Escreva `@grupo` (escolha o grupo "
+     "de usuários na lista que o Slack mostra ao digitar @)."),
+    (parse_threshold, "alto", "Limiar inválido: “alto”. Use um número maior que 0 e até 1, "
+     "ex.: `limiar 0,85`."),
+    (parse_threshold, "0,8X", "Limiar inválido: “0,8X”. Use um número maior que 0 e até 1, "
+     "ex.: `limiar 0,85`."),
+    (parse_threshold, "1,5", "Limiar inválido: “1,5”. O limiar deve ser maior que 0 e no "
+     "máximo 1 (ex.: `limiar 0,85`)."),
+    (_rule, "3 10", "Regra inválida: “3 10”. Use `regra N M T`: alerta quando N mensagens muito "
+     "negativas aparecem entre as últimas M mensagens ou nos últimos T minutos de uma thread "
+     "(ex.: `regra 3 10 30`)."),
+    (_rule, "1 10 30", "O mínimo de mensagens negativas deve estar entre 2 e 50."),
+    (_rule, "5 4 30", "A janela de mensagens deve estar entre o mínimo de negativas e 100."),
+    (_rule, "3 10 0", "A janela de tempo deve estar entre 1 e 1440 minutos (24 h)."),
+])
+def test_each_refusal_is_the_portuguese_sentence_the_moderator_reads(parse, typed, shown):
+    """What a moderator sees in Slack after a typo, word for word: what was not understood,
+    what to type instead and an example (with the decimal comma)."""
+    with pytest.raises(RuleError) as refused:
+        parse(typed)
+    assert str(refused.value) == shown
+
+
+def test_a_batch_without_new_replies_leaves_the_thread_as_it_was_and_raises_no_alert():
+    """``observe_all`` of no entries: the same state and no flag (None, which the watcher tests
+    with ``is None`` before building an alert)."""
+    state = ThreadState(entries=(ThreadEntry(NOW - 10, True),), last_alert_at=NOW - 5)
+    assert observe_all(state, [], NOW, RULE) == (state, None)
