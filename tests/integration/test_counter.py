@@ -87,6 +87,22 @@ def sample(counter: MessageCounter, name: str, **labels: str) -> float:
     return counter.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
+def handle_all(store, lexicon, offers: list[tuple[PendingMessage, str | None]]) -> MessageCounter:
+    """With the model service up, offer each (message, event id), wait until every one is
+    counted, skipped or dropped, close the counter and return it."""
+    port = free_port()
+    with model_service(port, lexicon):
+        counter = counter_for(port, store)
+        try:
+            for pending, event_id in offers:
+                assert counter.offer(pending, event_id=event_id) is None
+            wait_until(lambda: counter.counted + counter.skipped + counter.dropped == len(offers),
+                       what="every message handled")
+        finally:
+            counter.close(timeout=5)
+    return counter
+
+
 def stored(store) -> tuple[int, int]:
     """(messages counted, messages dropped) in the store for the test channel's day."""
     day = dt.date.fromisoformat(DAY)
@@ -117,15 +133,7 @@ def test_messages_accepted_while_the_model_is_down_are_counted_once_it_is_back(s
 def test_a_redelivered_event_is_counted_once(store, lexicon):
     """Slack's retries of an event already accepted (same event id) are skipped as
     redeliveries, each one counted in the skipped metric."""
-    port = free_port()
-    with model_service(port, lexicon):
-        counter = counter_for(port, store)
-        try:
-            for _ in range(3):
-                assert counter.offer(message(n=1), event_id="EvSAME") is None
-            wait_until(lambda: counter.counted + counter.skipped == 3, what="all three handled")
-        finally:
-            counter.close(timeout=5)
+    counter = handle_all(store, lexicon, [(message(n=1), "EvSAME")] * 3)
     assert (counter.counted, counter.skipped) == (1, 2)
     assert sample(counter, "sentimento_bot_messages_skipped_total", reason="redelivery") == 2
     assert stored(store) == (1, 0)
@@ -525,17 +533,9 @@ def test_a_paused_channel_is_skipped_and_the_skip_is_counted(store, lexicon):
     """``/sentimento pausar`` in a channel: its messages are acked but not counted (the skip is
     counted in the metrics, reason paused); the other channels are counted as before."""
     store.set_paused(TEAM, CHANNEL, True)
-    port = free_port()
-    with model_service(port, lexicon):
-        counter = counter_for(port, store)
-        try:
-            assert counter.offer(message(n=1), event_id="EvPAUSED") is None
-            other = PendingMessage(team_id=TEAM, channel_id="C0OUTRO", day=DAY, text=POSITIVE,
-                                   ts="1732600001.000001")
-            assert counter.offer(other, event_id="EvOTHER") is None
-            wait_until(lambda: counter.counted + counter.skipped == 2, what="both handled")
-        finally:
-            counter.close(timeout=5)
+    other = PendingMessage(team_id=TEAM, channel_id="C0OUTRO", day=DAY, text=POSITIVE,
+                           ts="1732600001.000001")
+    counter = handle_all(store, lexicon, [(message(n=1), "EvPAUSED"), (other, "EvOTHER")])
     assert (counter.counted, counter.skipped) == (1, 1)
     assert sample(counter, "sentimento_bot_messages_skipped_total", reason="paused") == 1
     assert stored(store) == (0, 0)
@@ -544,17 +544,9 @@ def test_a_paused_channel_is_skipped_and_the_skip_is_counted(store, lexicon):
 def test_the_same_event_id_in_two_workspaces_is_counted_in_each(store, lexicon):
     """Event ids are unique per app, not across the workspaces that installed it: a claim is
     the workspace's, so one workspace's event never hides another's."""
-    port = free_port()
-    with model_service(port, lexicon):
-        counter = counter_for(port, store)
-        try:
-            for team in ("T0AAAA", "T0BBBB"):
-                mine = PendingMessage(team_id=team, channel_id=CHANNEL, day=DAY, text=POSITIVE,
-                                      ts="1732600000.000001")
-                assert counter.offer(mine, event_id="Ev0SAME") is None
-            wait_until(lambda: counter.counted + counter.skipped == 2, what="both handled")
-        finally:
-            counter.close(timeout=5)
+    counter = handle_all(store, lexicon, [
+        (PendingMessage(team_id=team, channel_id=CHANNEL, day=DAY, text=POSITIVE,
+                        ts="1732600000.000001"), "Ev0SAME") for team in ("T0AAAA", "T0BBBB")])
     assert (counter.counted, counter.skipped) == (2, 0)
 
 
