@@ -37,6 +37,8 @@ from tests.support.slack_harness import wait_until
 TEAM, CHANNEL, DAY = "T0COUNT", "C0COUNT", "2026-11-20"
 FAST_RETRY = RetryPolicy(first_s=0.05, max_s=0.2)
 POSITIVE = "Adorei o resultado, equipe incrível, parabéns!"
+OTHER_CHANNEL = PendingMessage(team_id=TEAM, channel_id="C0OUTRO", day=DAY, text=POSITIVE,
+                               ts="1732600001.000001")  # a message of another channel
 
 
 def message(text: str = POSITIVE, n: int = 0) -> PendingMessage:
@@ -233,9 +235,7 @@ def test_a_store_error_while_checking_a_channel_does_not_stop_counting(store, le
                                       operation="claim") >= 1, what="a failed channel check")
             with sqlite3.connect(store.path) as conn:
                 conn.execute("ALTER TABLE channel_settings_away RENAME TO channel_settings")
-            other = PendingMessage(team_id=TEAM, channel_id="C0OUTRO", day=DAY, text=POSITIVE,
-                                   ts="1732600001.000001")
-            assert counter.offer(other, event_id="EvOTHER") is None
+            assert counter.offer(OTHER_CHANNEL, event_id="EvOTHER") is None
             wait_until(lambda: counter.counted == 4, what="all four counted")
         finally:
             counter.close(timeout=5)
@@ -266,14 +266,12 @@ def test_a_store_that_refuses_a_write_does_not_stop_counting(store, lexicon):
                           reason="store_error") == 2
             with sqlite3.connect(store.path) as conn:
                 conn.execute("DROP TRIGGER refuse")
-            other = PendingMessage(team_id=TEAM, channel_id="C0OUTRO", day=DAY, text=POSITIVE,
-                                   ts="1732600001.000001")
-            assert counter.offer(other, event_id="EvOTHER") is None
+            assert counter.offer(OTHER_CHANNEL, event_id="EvOTHER") is None
             wait_until(lambda: counter.counted == 1, what="the next message counted")
         finally:
             counter.close(timeout=5)
     day = dt.date.fromisoformat(DAY)
-    assert store.daily_counts(TEAM, "C0OUTRO", day, day)[DAY].total == 1
+    assert store.daily_counts(TEAM, OTHER_CHANNEL.channel_id, day, day)[DAY].total == 1
 
 
 def test_a_failing_listener_does_not_stop_counting(store, lexicon):
@@ -533,9 +531,7 @@ def test_a_paused_channel_is_skipped_and_the_skip_is_counted(store, lexicon):
     """``/sentimento pausar`` in a channel: its messages are acked but not counted (the skip is
     counted in the metrics, reason paused); the other channels are counted as before."""
     store.set_paused(TEAM, CHANNEL, True)
-    other = PendingMessage(team_id=TEAM, channel_id="C0OUTRO", day=DAY, text=POSITIVE,
-                           ts="1732600001.000001")
-    counter = handle_all(store, lexicon, [(message(n=1), "EvPAUSED"), (other, "EvOTHER")])
+    counter = handle_all(store, lexicon, [(message(n=1), "EvPAUSED"), (OTHER_CHANNEL, "EvOTHER")])
     assert (counter.counted, counter.skipped) == (1, 1)
     assert sample(counter, "sentimento_bot_messages_skipped_total", reason="paused") == 1
     assert stored(store) == (0, 0)
