@@ -17,7 +17,9 @@ is left as dropped (reason ``shutdown``). A batch still stuck in a model or stor
 deadline is given up on: recorded as dropped, and not counted if its answer comes later, so a
 hung call never holds the shutdown past its deadline (the store's last flush needs that time).
 Listeners (moderation's thread watcher) run on their own bounded executor, so their store
-transactions and Slack calls never slow counting down.
+transactions and Slack calls never slow counting down; at shutdown they get the same deadline,
+and those still running then are counted (``listener_errors{where="shutdown"}``) and left to
+their own timeouts.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ executor: ``listener(messages, results)``. Moderation watches threads this way."
 REFUSED_FULL = "full"  # max_messages or max_bytes reached
 REFUSED_STALLED = "stalled"  # the oldest waiting message is older than max_age_s
 REFUSED_CLOSED = "shutting_down"  # close() was called: another instance should take it
+LISTENER_POLL_S = 0.05  # close(): how often it looks whether the listeners are done
 JOIN_GRACE_S = 0.2  # close(): past the deadline, a worker that is not stuck records what is left
 COMMIT_WAIT_S = 0.5  # close(): longest wait for a batch being written before giving up on it
 CLAIM_WORKERS = 16  # concurrent pause checks and event claims within one batch
@@ -198,9 +201,10 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
 
     def close(self, timeout: float) -> None:
         """Stop accepting, count what waits until ``timeout`` seconds from now, record what
-        could not be counted as dropped (``shutdown``), then let the listeners finish. Returns
-        at the deadline even when the worker is stuck in a model or store call (its batch is
-        then recorded as dropped, see :meth:`_abandon`)."""
+        could not be counted as dropped (``shutdown``), and let the listeners finish until then.
+        Returns at the deadline (plus :data:`JOIN_GRACE_S`) even when the worker is stuck in a
+        model or store call (its batch is then recorded as dropped, see :meth:`_abandon`) or a
+        listener in a Slack call (counted, see :meth:`_await_listeners`)."""
         started = self._clock()
         with self._cond:
             self._accepting = False
@@ -212,7 +216,20 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
         stuck = self._thread.is_alive() and self._abandon()
         # A stuck worker may still wait on a claim: never wait for it past the deadline.
         self._claims.shutdown(wait=not stuck, cancel_futures=stuck)
-        self._listener_pool.shutdown(wait=True)
+        self._listener_pool.shutdown(wait=False)
+        self._await_listeners(deadline + JOIN_GRACE_S)
+
+    def _await_listeners(self, until: float) -> None:
+        """Wait until the listeners have run on every recorded batch, or until ``until``; those
+        still running or queued then are counted and left to finish on their own (their Slack
+        calls have their own timeouts), so that the store's last flush keeps its time."""
+        while self._listener_pool.in_use and self._clock() < until:
+            time.sleep(LISTENER_POLL_S)
+        busy = self._listener_pool.in_use
+        if busy:
+            self.metrics.listener_errors.labels("shutdown").inc(busy)
+            log.error("%d recorded batches were still with the listeners (moderation) at the "
+                      "shutdown deadline: left to finish on their own", busy)
 
     def _abandon(self) -> bool:
         """The deadline passed with the worker inside a call: record its batch and whatever
