@@ -169,11 +169,17 @@ def test_the_backlog_refuses_at_its_byte_limit_exactly(store):
 
 
 def test_a_stalled_backlog_refuses_new_messages(store):
-    """When the oldest message has waited longer than ``max_age_s`` (the model is down), new
-    messages are refused as stalled; Slack will redeliver them later."""
-    counter = counter_for(free_port(), store, limits=BacklogLimits(max_age_s=0.2))
+    """When the oldest message has waited longer than ``max_age_s`` (the model is down, the
+    message back in the queue for the next attempt, 30 s later), new messages are refused as
+    stalled; Slack will redeliver them later."""
+    classifier = RemoteClassifier(f"http://127.0.0.1:{free_port()}", timeout=2.0, retries=0)
+    counter = MessageCounter(classifier, store, batch_size=8, wait_ms=10,
+                             limits=BacklogLimits(max_age_s=0.2),
+                             retry=RetryPolicy(first_s=30.0, max_s=30.0))
     try:
         assert counter.offer(message(n=1)) is None
+        wait_until(lambda: sample(counter, "sentimento_bot_model_errors_total",
+                                  kind="unavailable") == 1, what="the first attempt failed")
         wait_until(lambda: counter.oldest_age() > 0.3, what="the oldest message ages")
         assert counter.offer(message(n=2)) == REFUSED_STALLED
     finally:
@@ -435,7 +441,10 @@ def test_a_batch_stuck_on_a_hung_model_call_makes_the_backlog_stalled(store):
         hung.bind(("127.0.0.1", 0))
         hung.listen(8)
         hung.settimeout(20)
-        counter = counter_for(hung.getsockname()[1], store, limits=BacklogLimits(max_age_s=0.2))
+        classifier = RemoteClassifier(f"http://127.0.0.1:{hung.getsockname()[1]}", timeout=60.0,
+                                      retries=0)  # the call outlasts the test
+        counter = MessageCounter(classifier, store, batch_size=8, wait_ms=10,
+                                 limits=BacklogLimits(max_age_s=0.2), retry=FAST_RETRY)
         try:
             assert counter.offer(message(n=1)) is None
             connection, _ = hung.accept()  # the message is in flight, the queue is empty
@@ -511,17 +520,19 @@ def test_messages_arriving_within_the_batch_wait_go_to_the_model_together(store,
 
 def test_a_full_batch_goes_to_the_model_without_waiting(store, lexicon):
     """Eight messages fill a batch of 8: it goes to the model at once, not after the (here
-    60 s) wait for a fuller batch; a ninth goes in the next batch."""
+    60 s) wait for a fuller batch; a ninth, later, waits for its own batch (until the
+    shutdown ends the wait)."""
     port = free_port()
     with model_service(port, lexicon):
         counter = MessageCounter(RemoteClassifier(f"http://127.0.0.1:{port}", retries=0), store,
                                  batch_size=8, wait_ms=60_000, retry=FAST_RETRY)
         try:
-            for n in range(9):
+            for n in range(8):
                 assert counter.offer(message(n=n)) is None
             # counted first, then the batch leaves the backlog: wait for both
-            wait_until(lambda: counter.counted == 8 and counter.depth() == 1, timeout=20,
-                       what="the full batch counted, the ninth message waiting")
+            wait_until(lambda: counter.counted == 8 and counter.depth() == 0, timeout=20,
+                       what="the full batch counted")
+            assert counter.offer(message(n=8)) is None
         finally:
             counter.close(timeout=5)
     assert (counter.counted, counter.dropped) == (9, 0)
