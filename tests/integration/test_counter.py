@@ -481,7 +481,7 @@ def test_a_message_of_an_invalid_team_or_channel_id_is_refused_before_the_backlo
     try:
         bad = PendingMessage(team_id=team, channel_id=channel, day=DAY, text=POSITIVE,
                              ts="1732600000.000001")
-        with pytest.raises(ValueError, match="team_id/channel_id inválidos"):
+        with pytest.raises(ValueError, match=r"^team_id/channel_id inválidos$"):
             counter.offer(bad)
         assert counter.depth() == 0 and counter.size_bytes() == 0
     finally:
