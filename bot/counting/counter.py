@@ -242,15 +242,7 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
         try:
             with self._cond:
                 self._abandoned = True
-                items = self._in_flight + list(self._backlog)
-                self._in_flight = []
-                self._backlog.clear()
-                self._count -= len(items)
-                self._bytes -= sum(item.size for item in items)
-            if items:
-                log.error("%d acked channel messages were still in a model or store call at "
-                          "the shutdown deadline: recorded as dropped", len(items))
-                self._record_dropped(items, "shutdown")
+            self._drop_waiting()
             return True
         finally:
             self._commit.release()
@@ -279,19 +271,24 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
                 if self._deadline is not None:
                     return None
                 self._cond.wait()
-            if self._past_deadline():
-                self._drop_locked("shutdown")
-                return None
-            gather_until = self._clock() + self._wait
-            while len(self._backlog) < self._batch_size and self._deadline is None:
-                left = gather_until - self._clock()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            batch = [self._backlog.popleft()
-                     for _ in range(min(self._batch_size, len(self._backlog)))]
-            self._in_flight = batch
-            return batch
+            if not self._past_deadline():
+                return self._gather_locked()
+        self._drop_waiting()  # the deadline passed with messages still waiting
+        return None
+
+    def _gather_locked(self) -> list[_Waiting]:
+        """Up to ``batch_size`` waiting messages, after at most ``wait_ms`` for a fuller batch;
+        they become the batch in flight (call with the lock held)."""
+        gather_until = self._clock() + self._wait
+        while len(self._backlog) < self._batch_size and self._deadline is None:
+            left = gather_until - self._clock()
+            if left <= 0:
+                break
+            self._cond.wait(left)
+        batch = [self._backlog.popleft()
+                 for _ in range(min(self._batch_size, len(self._backlog)))]
+        self._in_flight = batch
+        return batch
 
     def _finish(self, batch: list[_Waiting], retry: list[_Waiting]) -> bool:
         """The batch is handled: what must be retried goes back to the front, the rest leaves.
@@ -326,16 +323,19 @@ class MessageCounter:  # pylint: disable=too-many-instance-attributes  # one wor
     def _past_deadline(self) -> bool:
         return self._deadline is not None and self._clock() >= self._deadline
 
-    def _drop_locked(self, reason: str) -> None:
-        """Give up on everything waiting (the deadline passed): recorded as dropped."""
-        items = list(self._backlog)
-        self._backlog.clear()
-        self._count -= len(items)
-        self._bytes -= sum(item.size for item in items)
+    def _drop_waiting(self) -> None:
+        """Give up on every message not yet counted, the batch in flight included (the
+        shutdown deadline passed): recorded as dropped (``shutdown``)."""
+        with self._cond:
+            items = self._in_flight + list(self._backlog)
+            self._in_flight = []
+            self._backlog.clear()
+            self._count -= len(items)
+            self._bytes -= sum(item.size for item in items)
         if items:
-            log.error("%d acked channel messages could not be counted before the deadline",
-                      len(items))
-            self._record_dropped(items, reason)
+            log.error("%d acked channel messages could not be counted before the shutdown "
+                      "deadline: recorded as dropped", len(items))
+            self._record_dropped(items, "shutdown")
 
     # -- one batch -------------------------------------------------------------------------
     def _process(self, batch: list[_Waiting]) -> list[_Waiting]:

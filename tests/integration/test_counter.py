@@ -105,6 +105,13 @@ def handle_all(store, lexicon, offers: list[tuple[PendingMessage, str | None]]) 
     return counter
 
 
+def on_another_connection(store, statement: str) -> None:
+    """Run ``statement`` on the store's file from another connection: a real SQLite failure
+    (or its repair), not a ValueError raised by a stand-in."""
+    with sqlite3.connect(store.path) as conn:
+        conn.execute(statement)
+
+
 def stored(store) -> tuple[int, int]:
     """(messages counted, messages dropped) in the store for the test channel's day."""
     day = dt.date.fromisoformat(DAY)
@@ -233,14 +240,12 @@ def test_a_store_error_while_checking_a_channel_does_not_stop_counting(store, le
     with model_service(port, lexicon):
         counter = counter_for(port, store)
         try:
-            with sqlite3.connect(store.path) as conn:  # another connection breaks it for real
-                conn.execute("ALTER TABLE channel_settings RENAME TO channel_settings_away")
+            on_another_connection(store, "ALTER TABLE channel_settings RENAME TO channel_settings_away")
             for n in range(3):
                 assert counter.offer(message(n=n), event_id=f"Ev{n:04d}") is None
             wait_until(lambda: sample(counter, "sentimento_bot_store_errors_total",
                                       operation="claim") >= 1, what="a failed channel check")
-            with sqlite3.connect(store.path) as conn:
-                conn.execute("ALTER TABLE channel_settings_away RENAME TO channel_settings")
+            on_another_connection(store, "ALTER TABLE channel_settings_away RENAME TO channel_settings")
             assert counter.offer(OTHER_CHANNEL, event_id="EvOTHER") is None
             wait_until(lambda: counter.counted == 4, what="all four counted")
         finally:
@@ -257,9 +262,8 @@ def test_a_store_that_refuses_a_write_does_not_stop_counting(store, lexicon):
     with model_service(port, lexicon):
         counter = counter_for(port, store)
         try:
-            with sqlite3.connect(store.path) as conn:  # another connection breaks it for real
-                conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON channel_days "
-                             "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+            on_another_connection(store, "CREATE TRIGGER refuse BEFORE INSERT ON channel_days "
+                                  "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
             assert counter.offer(message(n=1), event_id="Ev0001") is None
             wait_until(lambda: sample(counter, "sentimento_bot_store_errors_total",
                                       operation="record") >= 1, what="a refused write")
@@ -269,8 +273,7 @@ def test_a_store_that_refuses_a_write_does_not_stop_counting(store, lexicon):
             wait_until(lambda: sample(counter, "sentimento_bot_messages_dropped_total",
                                       reason="store_error") == 2, what="a second refused write")
             assert (counter.counted, counter.dropped) == (0, 2)
-            with sqlite3.connect(store.path) as conn:
-                conn.execute("DROP TRIGGER refuse")
+            on_another_connection(store, "DROP TRIGGER refuse")
             assert counter.offer(OTHER_CHANNEL, event_id="EvOTHER") is None
             wait_until(lambda: counter.counted == 1, what="the next message counted")
         finally:
